@@ -1,0 +1,46 @@
+# yeko-sql: every target sets up what it needs; `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-dev
+
+.DEFAULT_GOAL := help
+.PHONY: help install postgres lint test demo migrate server-start server-stop clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install yeko-sql with its dev tools
+
+postgres: ## make sure PostgreSQL server binaries are on the machine (apt-get when missing)
+	@bash .ci/ensure-postgres
+
+lint: install ## ruff and mypy --strict
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: install postgres lint ## lint, type-check, then the whole suite on a real PostgreSQL
+	$(BIN)/pytest
+
+demo: install postgres ## start the local server, create yeko_demo, migrate, show what is there
+	$(BIN)/yeko-sql demo
+
+migrate: install postgres ## apply migrations to DATABASE_URL, else to the local server
+	$(BIN)/yeko-sql migrate apply
+
+server-start: install postgres ## start (or reuse) the local server and print its URL
+	$(BIN)/yeko-sql server start
+
+server-stop: install ## stop the local server
+	$(BIN)/yeko-sql server stop
+
+clean: ## stop the local server and remove .venv and .yeko
+	-$(BIN)/yeko-sql server destroy
+	rm -rf $(VENV) .yeko .mypy_cache .ruff_cache .pytest_cache dist build

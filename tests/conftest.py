@@ -1,0 +1,3 @@
+"""Test-suite wiring: fixtures live in tests/fix_*.py."""
+
+pytest_plugins = ["tests.fix_server", "tests.fix_db", "tests.fix_sqlfiles"]

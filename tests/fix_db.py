@@ -1,0 +1,62 @@
+"""A fresh, migrated database per test, cloned from the session template."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from psycopg import sql
+from pytest_postgresql import factories
+
+from tests.fix_server import ServerInfo
+
+postgresql = factories.postgresql("postgresql_noproc")
+
+
+@pytest.fixture
+def database_url(postgresql: psycopg.Connection) -> str:
+    """The URL of this test's own migrated database."""
+    info = postgresql.info
+    return psycopg.conninfo.make_conninfo(
+        "",
+        host=info.host,
+        port=info.port,
+        user=info.user,
+        password=info.password or None,
+        dbname=info.dbname,
+    )
+
+
+@pytest.fixture
+def pg(postgresql: psycopg.Connection) -> psycopg.Connection:
+    """An autocommit superuser connection to this test's migrated database."""
+    postgresql.autocommit = True
+    return postgresql
+
+
+@pytest.fixture
+def empty_database_url(
+    pg_server: ServerInfo, request: pytest.FixtureRequest
+) -> Iterator[str]:
+    """A new database with no schema at all, dropped after the test."""
+    name = (
+        "empty_"
+        + "".join(c if c.isalnum() else "_" for c in request.node.name)[:50].lower()
+    )
+    with psycopg.connect(pg_server.url(), autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(name)
+            )
+        )
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield pg_server.url(name)
+    finally:
+        with psycopg.connect(pg_server.url(), autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                    sql.Identifier(name)
+                )
+            )

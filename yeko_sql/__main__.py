@@ -1,0 +1,7 @@
+"""``python -m yeko_sql`` runs the command line."""
+
+import sys
+
+from yeko_sql.cli import main
+
+sys.exit(main())

@@ -1,0 +1,153 @@
+"""The ``yeko-sql`` command line: one function per subcommand."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from yeko_sql.devserver import DevServer
+from yeko_sql.errors import YekoSqlError
+from yeko_sql.migrate import (
+    apply_migrations,
+    break_lock,
+    list_migrations,
+    migration_status,
+    rehash_migrations,
+    rollback_migrations,
+)
+
+__all__ = ["main", "resolve_url"]
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def resolve_url(explicit: str | None, *, dbname: str = "yeko") -> str:
+    """Return *explicit*, else ``DATABASE_URL``, else a database on the local server.
+
+    The local server is started when needed and *dbname* created on it.
+    """
+    if explicit:
+        return explicit
+    if env := os.environ.get("DATABASE_URL"):
+        return env
+    return DevServer().create_database(dbname)
+
+
+def _server(args: argparse.Namespace) -> int:
+    server = DevServer()
+    match args.action:
+        case "start":
+            print(server.start())
+        case "stop":
+            print("stopped" if server.stop() else "not running")
+        case "status":
+            status = server.status()
+            state = "running" if status.running else "stopped"
+            print(
+                f"{state}  data={status.data_dir}  port={status.port}  pid={status.pid}"
+            )
+            return 0 if status.running else 3
+        case "url":
+            print(server.url(args.dbname))
+        case "destroy":
+            server.destroy()
+            print(f"removed {server.root}")
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    if args.action == "list":
+        for migration_id, message in list_migrations():
+            print(f"{migration_id}  {message}")
+        return 0
+    url = resolve_url(args.database_url)
+    match args.action:
+        case "apply":
+            applied = apply_migrations(url, lock_timeout=args.lock_timeout)
+            print(
+                f"applied {len(applied)} migration(s)"
+                + "".join(f"\n  {m}" for m in applied)
+            )
+        case "rollback":
+            count = None if args.all else args.count
+            undone = rollback_migrations(
+                url, count=count, lock_timeout=args.lock_timeout
+            )
+            print(
+                f"rolled back {len(undone)} migration(s)"
+                + "".join(f"\n  {m}" for m in undone)
+            )
+        case "status":
+            states = migration_status(url)
+            for state in states:
+                mark = "applied" if state.applied else "pending"
+                if state.edited:
+                    mark = "EDITED "
+                print(f"{mark}  {state.id}  {state.message}")
+            return 1 if any(s.edited for s in states) else 0
+        case "break-lock":
+            print("lock removed" if break_lock(url) else "no lock was held")
+        case "rehash":
+            print(f"recorded checksums of {len(rehash_migrations(url))} migration(s)")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    url = resolve_url(args.database_url, dbname="yeko_demo")
+    applied = apply_migrations(url)
+    print(f"database: {url}")
+    print(f"migrations applied now: {len(applied)}")
+    for state in migration_status(url):
+        print(f"  {'applied' if state.applied else 'pending'}  {state.id}")
+    return 0
+
+
+def _parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
+    parser = argparse.ArgumentParser(prog="yeko-sql", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    handlers: dict[str, Handler] = {}
+
+    server = commands.add_parser("server", help="the local throwaway PostgreSQL")
+    server.add_argument("action", choices=["start", "stop", "status", "url", "destroy"])
+    server.add_argument("--dbname", default="postgres", help="database for 'url'")
+    handlers["server"] = _server
+
+    migrate = commands.add_parser("migrate", help="apply or inspect yoyo migrations")
+    migrate.add_argument(
+        "action",
+        nargs="?",
+        default="apply",
+        choices=["apply", "status", "rollback", "list", "break-lock", "rehash"],
+    )
+    migrate.add_argument(
+        "--database-url", help="default: DATABASE_URL, else the local server"
+    )
+    migrate.add_argument("--count", type=int, default=1, help="rollback: how many")
+    migrate.add_argument("--all", action="store_true", help="rollback: every migration")
+    migrate.add_argument(
+        "--lock-timeout",
+        type=float,
+        default=60.0,
+        help="seconds to wait for another run's lock",
+    )
+    handlers["migrate"] = _migrate
+
+    demo = commands.add_parser("demo", help="set up the demo database and tour it")
+    demo.add_argument(
+        "--database-url", help="default: DATABASE_URL, else the local server"
+    )
+    handlers["demo"] = _demo
+    return parser, handlers
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``yeko-sql`` command line; return the exit code."""
+    parser, handlers = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return handlers[args.command](args)
+    except YekoSqlError as exc:
+        print(f"yeko-sql: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,149 @@
+"""Every error yeko-sql raises, in one tree.
+
+::
+
+    YekoSqlError
+    ├── QueryFileError(path, line)      a .sql file could not be loaded
+    │   ├── UnknownKindError            ':pages' is not a kind
+    │   ├── DuplicateQueryError         a name used twice (across files too)
+    │   ├── UnknownStructError          '-- returns:' names no known Struct
+    │   ├── EmptyQueryError             a header with no SQL under it
+    │   ├── PlaceholderError            mixed '$1' and ':name', bad parameter names
+    │   └── HeaderError                 missing name, unknown or repeated header key
+    ├── ParameterError(query)           missing / unexpected, raised before sending
+    ├── NoRowError(query)               ':one' found no row
+    ├── RowDecodeError(query, column, field)
+    ├── SchemaMismatchError(path, line, column, field)   (check)
+    ├── MigrationError                  applying, locking, edited files
+    └── DevServerError                  the local PostgreSQL
+
+Errors keep their facts as attributes and pass them to ``super().__init__`` so
+they pickle; ``__str__`` formats ``<where>: <what>; <hint>``.
+
+PostgreSQL errors are never wrapped: psycopg's class-per-SQLSTATE tree with
+``.diag`` is kept, and the executor adds a note naming the query.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DevServerError",
+    "DuplicateQueryError",
+    "EmptyQueryError",
+    "HeaderError",
+    "MigrationError",
+    "NoRowError",
+    "ParameterError",
+    "PlaceholderError",
+    "QueryFileError",
+    "RowDecodeError",
+    "SchemaMismatchError",
+    "UnknownKindError",
+    "UnknownStructError",
+    "YekoSqlError",
+]
+
+
+def _with_hint(text: str, hint: str) -> str:
+    return f"{text}; {hint}" if hint else text
+
+
+class YekoSqlError(Exception):
+    """The root of every error yeko-sql raises itself."""
+
+
+class QueryFileError(YekoSqlError):
+    """A .sql file could not be loaded; says which file and line."""
+
+    def __init__(self, path: str, line: int, problem: str, hint: str = "") -> None:
+        super().__init__(path, line, problem, hint)  # args round-trip: picklable
+        self.path, self.line, self.problem, self.hint = path, line, problem, hint
+
+    def __str__(self) -> str:
+        return _with_hint(f"{self.path}:{self.line}: {self.problem}", self.hint)
+
+
+class UnknownKindError(QueryFileError):
+    """A query header names a kind that does not exist."""
+
+
+class DuplicateQueryError(QueryFileError):
+    """Two queries share a name within a namespace."""
+
+
+class UnknownStructError(QueryFileError):
+    """``-- returns:`` names a Struct that no model module defines."""
+
+
+class EmptyQueryError(QueryFileError):
+    """A query header has no SQL body under it."""
+
+
+class PlaceholderError(QueryFileError):
+    """A body mixes ``$1`` and ``:name`` styles or names a parameter badly."""
+
+
+class HeaderError(QueryFileError):
+    """A header line is missing, repeated or unknown."""
+
+
+class ParameterError(YekoSqlError):
+    """A call passed a missing or unexpected keyword; nothing was sent."""
+
+    def __init__(self, query: str, problem: str, hint: str = "") -> None:
+        super().__init__(query, problem, hint)
+        self.query, self.problem, self.hint = query, problem, hint
+
+    def __str__(self) -> str:
+        return _with_hint(f"{self.query}: {self.problem}", self.hint)
+
+
+class NoRowError(YekoSqlError):
+    """A ``:one`` query returned no row."""
+
+    def __init__(self, query: str, hint: str = "") -> None:
+        super().__init__(query, hint)
+        self.query, self.hint = query, hint
+
+    def __str__(self) -> str:
+        return _with_hint(
+            f"{self.query}: expected exactly one row, got none", self.hint
+        )
+
+
+class RowDecodeError(YekoSqlError):
+    """A result column could not become its Struct field."""
+
+    def __init__(self, query: str, column: str, field: str, problem: str) -> None:
+        super().__init__(query, column, field, problem)
+        self.query, self.column, self.field, self.problem = (
+            query,
+            column,
+            field,
+            problem,
+        )
+
+    def __str__(self) -> str:
+        return f"{self.query}: {self.problem}"
+
+
+class SchemaMismatchError(YekoSqlError):
+    """A query's result does not fit the Struct it returns into."""
+
+    def __init__(
+        self, path: str, line: int, column: str, field: str, problem: str
+    ) -> None:
+        super().__init__(path, line, column, field, problem)
+        self.path, self.line, self.column, self.field = path, line, column, field
+        self.problem = problem
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.problem}"
+
+
+class MigrationError(YekoSqlError):
+    """Migrations could not be applied, rolled back or trusted."""
+
+
+class DevServerError(YekoSqlError):
+    """The local PostgreSQL could not be found, started or reached."""
