@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import psycopg
 import pytest
@@ -10,6 +11,9 @@ from psycopg import sql
 from pytest_postgresql import factories
 
 from tests.fix_server import ServerInfo
+from yeko_sql.database import Database
+from yeko_sql.registry import Registry
+from yeko_sql.settings import Settings
 
 postgresql = factories.postgresql("postgresql_noproc")
 
@@ -60,3 +64,23 @@ def empty_database_url(
                     sql.Identifier(name)
                 )
             )
+
+
+@pytest.fixture
+def open_db(database_url: str) -> Iterator[Callable[..., Database]]:
+    """Open a ``Database`` on this test's database; closed after the test.
+
+    Rows are validated strictly, so a wrong type or nullability fails a test.
+    """
+    opened: list[Database] = []
+
+    def make(queries: Registry, **settings: Any) -> Database:
+        settings.setdefault("strict_rows", True)
+        settings.setdefault("min_size", 1)
+        db = Database(database_url, queries=queries, settings=Settings(**settings))
+        opened.append(db.open())
+        return db
+
+    yield make
+    for db in opened:
+        db.close()

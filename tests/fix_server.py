@@ -53,7 +53,7 @@ def _tmpfs() -> str | None:
 
 @pytest.fixture(scope="session")
 def pg_server(request: pytest.FixtureRequest) -> Iterator[ServerInfo]:
-    """Start the session server (or use YEKO_TEST_DATABASE_URL) for pytest-postgresql."""
+    """Start the session server or use YEKO_TEST_DATABASE_URL."""
     devserver = None
     if url := os.environ.get("YEKO_TEST_DATABASE_URL"):
         params = psycopg.conninfo.conninfo_to_dict(url)

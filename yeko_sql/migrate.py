@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import msgspec
 import psycopg
@@ -56,11 +57,23 @@ class MigrationState(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def yoyo_url(url: str) -> str:
-    """Return *url* with the ``postgresql+psycopg://`` scheme yoyo needs."""
+    """Return *url* (a URL or a ``key=value`` conninfo) as the
+    ``postgresql+psycopg://`` URL yoyo needs."""
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url.removeprefix(prefix)
-    return url
+    if "://" in url:
+        return url
+    params = psycopg.conninfo.conninfo_to_dict(url)
+    user = quote(str(params.pop("user", "")), safe="")
+    password = params.pop("password", None)
+    auth = f"{user}:{quote(str(password), safe='')}@" if password else f"{user}@"
+    host = str(params.pop("host", "localhost"))
+    port = params.pop("port", None)
+    dbname = quote(str(params.pop("dbname", "")), safe="")
+    query = f"?{urlencode(params)}" if params else ""
+    netloc = f"{auth if user or password else ''}{host}{f':{port}' if port else ''}"
+    return f"postgresql+psycopg://{netloc}/{dbname}{query}"
 
 
 def _checksum(path: str) -> str:

@@ -96,12 +96,8 @@ def tokenize(sql: str, *, path: str = "<sql>", line: int = 1) -> list[Token]:
         location = exc.args[1] if len(exc.args) > 1 else None
         offset = location if isinstance(location, int) else len(sql)
         problem = _AT_OR_NEAR.sub("", str(exc.args[0]))
-        raise QueryFileError(
-            path,
-            line_of(sql, offset, line),
-            problem,
-            "close it on the line where it starts",
-        ) from None
+        hint = "close it" if problem.startswith("unterminated") else ""
+        raise QueryFileError(path, line_of(sql, offset, line), problem, hint) from None
     return [
         Token(t.name, t.kind, t.start, t.end + 1, sql[t.start : t.end + 1]) for t in raw
     ]

@@ -1,0 +1,7 @@
+-- Drop user_schools.
+
+SET LOCAL lock_timeout = '5s';
+
+SET LOCAL statement_timeout = '60s';
+
+DROP TABLE user_schools;

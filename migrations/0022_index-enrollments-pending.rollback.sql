@@ -1,0 +1,3 @@
+-- Drop enrollments_school_id_enrolled_at_where_pending_idx.
+
+DROP INDEX CONCURRENTLY IF EXISTS enrollments_school_id_enrolled_at_where_pending_idx;

@@ -1,0 +1,3 @@
+-- Drop payments_student_id_school_year_id_paid_at_idx.
+
+DROP INDEX CONCURRENTLY IF EXISTS payments_student_id_school_year_id_paid_at_idx;

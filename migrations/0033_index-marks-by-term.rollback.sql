@@ -1,0 +1,3 @@
+-- Drop marks_term_id_idx.
+
+DROP INDEX CONCURRENTLY IF EXISTS marks_term_id_idx;

@@ -1,0 +1,43 @@
+"""The psycopg adapters every yeko-sql connection shares.
+
+Built once and passed to each new connection as its ``context``: JSON goes
+through msgspec both ways, and ``dict`` values and msgspec Structs bind as
+``jsonb`` without a ``Jsonb()`` wrapper.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+import psycopg
+from psycopg.adapt import AdaptersMap
+from psycopg.types.json import Jsonb, JsonbDumper, set_json_dumps, set_json_loads
+
+__all__ = ["shared_adapters"]
+
+_encoder = msgspec.json.Encoder(decimal_format="number")
+
+
+def _dumps(obj: Any) -> str:
+    # psycopg's JSON dumper takes str; msgspec gives bytes, decoding is cheap.
+    return _encoder.encode(obj).decode()
+
+
+def _build() -> AdaptersMap:
+    adapters = AdaptersMap(psycopg.adapters)
+    set_json_loads(msgspec.json.decode, adapters)
+    set_json_dumps(_dumps, adapters)
+    jsonb = adapters.get_dumper(Jsonb, psycopg.adapt.PyFormat.TEXT)
+    assert issubclass(jsonb, JsonbDumper)  # noqa: S101  (set_json_dumps just made it)
+    adapters.register_dumper(dict, jsonb)
+    adapters.register_dumper(msgspec.Struct, jsonb)
+    return adapters
+
+
+_SHARED = _build()
+
+
+def shared_adapters() -> AdaptersMap:
+    """Return the adapters map yeko-sql connections are created with."""
+    return _SHARED

@@ -1,0 +1,147 @@
+"""Compile a query spec once, at load: ``:name`` becomes ``$n`` behind a tag comment.
+
+The compiled SQL differs from the body only where placeholders were, plus a
+leading ``/* yeko:<namespace>.<name> */`` comment that ``pg_stat_statements``,
+``auto_explain`` and the server log show. No value is ever put into the text:
+calls bind ``params`` as server-side parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Generic, TypeVar, overload
+
+from yeko_sql.errors import PlaceholderError
+from yeko_sql.kinds import Kind
+from yeko_sql.parser import QuerySpec
+from yeko_sql.sqltext import Placeholder, find_placeholders
+
+__all__ = ["Query", "compile_query"]
+
+R = TypeVar("R")
+R_co = TypeVar("R_co", covariant=True)
+
+_REQUIRED = {
+    Kind.PAGE: ("limit", "offset"),
+    Kind.KEYSET: ("limit",),
+}
+_REQUIRED_SQL = {Kind.PAGE: "LIMIT :limit OFFSET :offset", Kind.KEYSET: "LIMIT :limit"}
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Query(Generic[R_co]):
+    """One named query, compiled and ready to bind; immutable.
+
+    ``R`` is the type of a row: the ``-- returns:`` Struct, or a Struct the
+    runtime derives from the result's columns when ``returns`` is None.
+    """
+
+    namespace: str  # the file's stem
+    name: str
+    kind: Kind
+    returns: type[R_co] | None
+    returns_name: str | None  # as written in the header
+    doc: str
+    sql: str  # the body as in the file
+    compiled: str  # tag comment + body with $n placeholders
+    params: tuple[str, ...]  # params[0] binds $1
+    path: str
+    line: int  # the ``-- name:`` line
+    body_line: int  # the file line of the body's first line
+    headers: Mapping[str, str]  # the other header keys, raw values
+
+    @property
+    def qualname(self) -> str:
+        """``<namespace>.<name>``, as in the tag comment and in errors."""
+        return f"{self.namespace}.{self.name}"
+
+    def source_line(self, position: int | str) -> int:
+        """Return the file line of a PostgreSQL error position.
+
+        *position* is a 1-based character index into ``compiled``, as
+        ``exc.diag.statement_position`` gives it (a str). A position in the
+        tag comment maps to the body's first line.
+        """
+        index = min(max(int(position) - 1, 0), len(self.compiled))
+        # The tag and every $n hold no newline, so the compiled text has the
+        # body's line breaks at the same line numbers.
+        return self.body_line + self.compiled.count("\n", 0, index)
+
+    def __repr__(self) -> str:
+        return (
+            f"<Query {self.qualname} {self.kind.annotation} ({self.path}:{self.line})>"
+        )
+
+
+@overload
+def compile_query(spec: QuerySpec, returns: type[R]) -> Query[R]: ...
+@overload
+def compile_query(spec: QuerySpec, returns: None = None) -> Query[object]: ...
+def compile_query(
+    spec: QuerySpec, returns: type[R] | None = None
+) -> Query[R] | Query[object]:
+    """Compile *spec*: number its placeholders and tag its SQL.
+
+    A body written with ``$1``-style placeholders is kept as is and its
+    parameters are named ``p1``, ``p2``, … up to the highest number.
+
+    Raises:
+        PlaceholderError: the body mixes ``$1`` and ``:name``, a ``:`` starts
+            no valid name, or a ``:page``/``:keyset`` query lacks ``limit``
+            (and ``offset``).
+        QueryFileError: the lexer refused the body.
+    """
+    found = find_placeholders(spec.body, path=spec.path, line=spec.body_line)
+    named = [p for p in found if p.number is None]
+    positional = [p for p in found if p.number is not None]
+    if named and positional:
+        later = max(named[0], positional[0], key=lambda p: p.start)
+        raise PlaceholderError(
+            spec.path,
+            later.line,
+            f"query {spec.name!r} mixes '$1' and ':name' placeholders",
+            "use :name placeholders only",
+        )
+    if positional:
+        top = max(p.number or 0 for p in positional)
+        params = tuple(f"p{n}" for n in range(1, top + 1))
+        body = spec.body
+    else:
+        params, body = _number(spec.body, named)
+    missing = [p for p in _REQUIRED.get(spec.kind, ()) if p not in params]
+    if missing:
+        raise PlaceholderError(
+            spec.path,
+            spec.line,
+            f"{spec.kind.annotation} query {spec.name!r} takes no"
+            f" {' or '.join(repr(p) for p in missing)} parameter",
+            f"end it with {_REQUIRED_SQL[spec.kind]}",
+        )
+    return Query(
+        namespace=spec.namespace,
+        name=spec.name,
+        kind=spec.kind,
+        returns=returns,
+        returns_name=spec.returns_name,
+        doc=spec.doc,
+        sql=spec.body,
+        compiled=f"/* yeko:{spec.namespace}.{spec.name} */ {body}",
+        params=params,
+        path=spec.path,
+        line=spec.line,
+        body_line=spec.body_line,
+        headers=spec.headers,
+    )
+
+
+def _number(body: str, named: list[Placeholder]) -> tuple[tuple[str, ...], str]:
+    numbers: dict[str, int] = {}
+    pieces: list[str] = []
+    done = 0
+    for placeholder in named:
+        number = numbers.setdefault(placeholder.name, len(numbers) + 1)
+        pieces += [body[done : placeholder.start], f"${number}"]
+        done = placeholder.end
+    pieces.append(body[done:])
+    return tuple(numbers), "".join(pieces)

@@ -1,0 +1,325 @@
+"""``Database``: one psycopg pool, every named query as an attribute.
+
+``db.schools.get_school(id=...)`` borrows an autocommit connection, runs one
+statement (one round trip: no BEGIN/COMMIT) and gives the connection back.
+``with db.transaction() as tx:`` runs several queries on one connection and
+rolls back on any exception; nested ``tx.transaction()`` is a savepoint.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import select
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+import psycopg
+from psycopg import RawCursor
+from psycopg_pool import ConnectionPool
+
+from yeko_sql.adapters import shared_adapters
+from yeko_sql.compiler import Query
+from yeko_sql.errors import YekoSqlError
+from yeko_sql.executor import Runner
+from yeko_sql.kinds import Kind
+from yeko_sql.loader import load_queries
+from yeko_sql.registry import Registry
+from yeko_sql.settings import Settings
+
+__all__ = ["Database", "QueryNamespace", "Transaction"]
+
+logger = logging.getLogger("yeko_sql")
+
+_HEALTH_READS = 3
+
+
+def default_url(url: str | None) -> str:
+    """Return *url*, else ``DATABASE_URL``; fail with the fix when neither is set."""
+    if url:
+        return url
+    if env := os.environ.get("DATABASE_URL"):
+        return env
+    raise YekoSqlError(
+        "no database URL: pass one to Database() or set DATABASE_URL; "
+        "'yeko-sql server url' prints one for the local server"
+    )
+
+
+def connect_kwargs(settings: Settings) -> dict[str, Any]:
+    """Keyword arguments for every pooled connection."""
+    return {
+        "autocommit": True,
+        "prepare_threshold": settings.prepare_threshold,
+        "context": shared_adapters(),
+    }
+
+
+def session_statement(settings: Settings) -> tuple[str, list[object]]:
+    """One statement applying the per-connection settings (one round trip)."""
+    items = list(settings.session_settings().items())
+    calls = ", ".join(
+        f"set_config(${2 * i + 1}, ${2 * i + 2}, false)" for i in range(len(items))
+    )
+    params: list[object] = [value for pair in items for value in pair]
+    return f"/* yeko:configure */ SELECT {calls}", params
+
+
+def socket_is_healthy(
+    conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any],
+) -> None:
+    """Raise if an idle connection's server went away, without a round trip.
+
+    A server that restarted or killed the backend sends a FATAL message and
+    closes the socket, so an idle connection with something to read is
+    suspect: reading it either consumes a harmless notice or raises.
+
+    Raises:
+        psycopg.OperationalError: the connection is dead; the pool replaces it.
+    """
+    pgconn = conn.pgconn
+    for _ in range(_HEALTH_READS):
+        readable, _, _ = select.select([pgconn.socket], [], [], 0)
+        if not readable:
+            return
+        pgconn.consume_input()  # raises on EOF
+    raise psycopg.OperationalError("the server keeps sending to an idle connection")
+
+
+class _Target(Protocol):
+    def call(self, runner: Runner, kwargs: Mapping[str, object]) -> Any: ...
+    def stream(self, runner: Runner, kwargs: Mapping[str, object]) -> Iterator[Any]: ...
+
+
+class BoundQuery:
+    """A named query bound to a database or transaction: call it with keywords."""
+
+    __slots__ = ("_runner", "_target")
+
+    def __init__(self, runner: Runner, target: _Target) -> None:
+        self._runner = runner
+        self._target = target
+
+    @property
+    def __doc__(self) -> str:  # type: ignore[override]
+        return self._runner.query.doc
+
+    @property
+    def __name__(self) -> str:
+        return self._runner.query.name
+
+    @property
+    def query(self) -> Query[Any]:
+        """The compiled query this call runs."""
+        return self._runner.query
+
+    def __call__(self, /, **kwargs: object) -> Any:
+        if self._runner.kind is Kind.STREAM:
+            return self._target.stream(self._runner, kwargs)
+        return self._target.call(self._runner, kwargs)
+
+    def __repr__(self) -> str:
+        return f"<query yeko:{self._runner.qualname} :{self._runner.kind.value}>"
+
+
+class QueryNamespace:
+    """The queries of one ``.sql`` file, as attributes."""
+
+    def __init__(self, name: str, calls: Mapping[str, object]) -> None:
+        self._name = name
+        self.__dict__.update(calls)
+
+    def __getattr__(self, name: str) -> Any:
+        known = ", ".join(k for k in self.__dict__ if not k.startswith("_"))
+        raise AttributeError(f"{self._name}: no query named {name!r}; it has {known}")
+
+    def __repr__(self) -> str:
+        return f"<namespace {self._name!r}>"
+
+
+def group_runners(queries: Registry, *, strict: bool) -> dict[str, dict[str, Runner]]:
+    """One runner per query, grouped by namespace (shared with the async twin)."""
+    grouped: dict[str, dict[str, Runner]] = {}
+    for query in queries:
+        grouped.setdefault(query.namespace, {})[query.name] = Runner(
+            query, strict=strict
+        )
+    return grouped
+
+
+def bind_namespace(
+    name: str,
+    runners: Mapping[str, Runner],
+    target: Any,
+    cls: type[BoundQuery] = BoundQuery,
+) -> QueryNamespace:
+    """Bind every query of one namespace to *target* (a database or transaction)."""
+    return QueryNamespace(
+        name, {q: cls(runner, target) for q, runner in runners.items()}
+    )
+
+
+def check_namespace_name(owner: object, name: str) -> None:
+    """Refuse a query file whose name would hide an attribute of *owner*."""
+    if hasattr(owner, name):
+        raise YekoSqlError(
+            f"query file {name!r} clashes with {type(owner).__name__}.{name}; "
+            "rename the file"
+        )
+
+
+class SlowLog:
+    """Times a transaction and logs it, with the queries it ran, when slow."""
+
+    __slots__ = ("ran", "start", "threshold_ms")
+
+    def __init__(self, threshold_ms: float) -> None:
+        self.threshold_ms = threshold_ms
+        self.start = time.perf_counter()
+        self.ran: list[str] = []
+
+    def finish(self) -> None:
+        elapsed = (time.perf_counter() - self.start) * 1000
+        if elapsed > self.threshold_ms:
+            logger.warning(
+                "slow transaction: %.0f ms (threshold %.0f ms) ran %s",
+                elapsed,
+                self.threshold_ms,
+                ", ".join(self.ran) or "no named query",
+            )
+
+
+class Transaction:
+    """Queries on one connection inside one transaction, as ``tx.<ns>.<query>``."""
+
+    def __init__(
+        self, db: Database, conn: psycopg.Connection[Any], log: SlowLog
+    ) -> None:
+        self._db = db
+        self.connection = conn
+        self._log = log
+
+    def __getattr__(self, name: str) -> QueryNamespace:
+        # Bound on first use and cached: most transactions touch one or two files.
+        runners = self._db.runners.get(name)
+        if runners is None or name.startswith("_"):
+            raise AttributeError(self._db.missing_namespace(name))
+        namespace = self.__dict__[name] = bind_namespace(name, runners, self)
+        return namespace
+
+    def call(self, runner: Runner, kwargs: Mapping[str, object]) -> Any:
+        """Run *runner* on this transaction's connection."""
+        self._log.ran.append(runner.qualname)
+        return runner.run(self.connection, kwargs)
+
+    def stream(self, runner: Runner, kwargs: Mapping[str, object]) -> Iterator[Any]:
+        """Stream *runner*'s rows on this transaction's connection."""
+        self._log.ran.append(runner.qualname)
+        return runner.stream(self.connection, kwargs)
+
+    def execute(self, sql: str, params: list[object] | None = None) -> int:
+        """Run one raw statement (``$1`` placeholders); return rows affected."""
+        return RawCursor(self.connection).execute(sql, params).rowcount
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """A savepoint: roll back to here on an exception, keep the outer work."""
+        with self.connection.transaction():
+            yield self
+
+
+class Database:
+    """Owns one connection pool; every named query is ``db.<namespace>.<query>``.
+
+    Use it as a context manager (or call ``open()``/``close()``) so the pool
+    opens and closes with your program.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        queries: Registry | None = None,
+        settings: Settings | None = None,
+    ) -> None:
+        self.settings = settings or Settings()
+        self.queries = queries if queries is not None else load_queries()
+        self.runners = group_runners(self.queries, strict=self.settings.strict_rows)
+        self._statement = session_statement(self.settings)
+        s = self.settings
+        self.pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
+            default_url(url),
+            kwargs=connect_kwargs(s),
+            min_size=s.min_size,
+            max_size=s.max_size,
+            timeout=s.timeout,
+            max_waiting=s.max_waiting,
+            max_lifetime=s.max_lifetime,
+            max_idle=s.max_idle,
+            reconnect_timeout=s.reconnect_timeout,
+            configure=self._configure,
+            check=socket_is_healthy,
+            name="yeko-sql",
+            open=False,
+        )
+        for name, runners in self.runners.items():
+            check_namespace_name(self, name)
+            setattr(self, name, bind_namespace(name, runners, self))
+
+    def _configure(self, conn: psycopg.Connection[Any]) -> None:
+        conn.prepared_max = self.settings.prepared_max
+        RawCursor(conn).execute(*self._statement)
+
+    def missing_namespace(self, name: str) -> str:
+        """The message for an unknown ``db.<name>``."""
+        return f"no query file {name!r}; namespaces: {', '.join(sorted(self.runners))}"
+
+    def __getattr__(self, name: str) -> QueryNamespace:
+        # Only reached when no namespace of that name was set in __init__.
+        raise AttributeError(self.missing_namespace(name))
+
+    # -- lifecycle -----------------------------------------------------------
+
+    def open(self, *, wait: bool = True) -> Database:
+        """Open the pool; with *wait*, until ``min_size`` connections are ready."""
+        self.pool.open(wait=wait, timeout=self.settings.timeout)
+        return self
+
+    def close(self) -> None:
+        """Close the pool and every connection in it."""
+        self.pool.close()
+
+    def __enter__(self) -> Database:
+        return self.open()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- running -------------------------------------------------------------
+
+    def call(self, runner: Runner, kwargs: Mapping[str, object]) -> Any:
+        """Run *runner* on a pooled connection (the path of ``db.<ns>.<query>``)."""
+        with self.pool.connection() as conn:
+            return runner.run(conn, kwargs)
+
+    def stream(self, runner: Runner, kwargs: Mapping[str, object]) -> Iterator[Any]:
+        """Stream *runner*'s rows; the connection is held until the iterator ends."""
+        with self.pool.connection() as conn:
+            yield from runner.stream(conn, kwargs)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """Run several queries on one connection, atomically.
+
+        Commits when the block ends, rolls back on any exception. A
+        transaction slower than ``settings.slow_transaction_ms`` is logged with
+        the queries it ran.
+        """
+        log = SlowLog(self.settings.slow_transaction_ms)
+        try:
+            with self.pool.connection() as conn, conn.transaction():
+                yield Transaction(self, conn, log)
+        finally:
+            log.finish()

@@ -1,0 +1,168 @@
+"""``AsyncDatabase``: the asyncio twin of ``Database``, with the same surface."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+import psycopg
+from psycopg import AsyncRawCursor
+from psycopg_pool import AsyncConnectionPool
+
+from yeko_sql.database import (
+    QueryNamespace,
+    SlowLog,
+    bind_namespace,
+    check_namespace_name,
+    connect_kwargs,
+    default_url,
+    group_runners,
+    session_statement,
+    socket_is_healthy,
+)
+from yeko_sql.executor import Runner
+from yeko_sql.executor_async import run_async, stream_async
+from yeko_sql.loader import load_queries
+from yeko_sql.registry import Registry
+from yeko_sql.settings import Settings
+
+__all__ = ["AsyncDatabase", "AsyncTransaction"]
+
+
+async def _check(conn: psycopg.AsyncConnection[Any]) -> None:
+    socket_is_healthy(conn)  # non-blocking: no await needed
+
+
+class AsyncTransaction:
+    """Queries on one connection inside one transaction, as ``tx.<ns>.<query>``."""
+
+    def __init__(
+        self, db: AsyncDatabase, conn: psycopg.AsyncConnection[Any], log: SlowLog
+    ) -> None:
+        self._db = db
+        self.connection = conn
+        self._log = log
+
+    def __getattr__(self, name: str) -> QueryNamespace:
+        runners = self._db.runners.get(name)
+        if runners is None or name.startswith("_"):
+            raise AttributeError(self._db.missing_namespace(name))
+        namespace = self.__dict__[name] = bind_namespace(name, runners, self)
+        return namespace
+
+    def call(self, runner: Runner, kwargs: Mapping[str, object]) -> Any:
+        """Run *runner* on this transaction's connection (a coroutine)."""
+        self._log.ran.append(runner.qualname)
+        return run_async(runner, self.connection, kwargs)
+
+    def stream(
+        self, runner: Runner, kwargs: Mapping[str, object]
+    ) -> AsyncIterator[Any]:
+        """Stream *runner*'s rows on this transaction's connection."""
+        self._log.ran.append(runner.qualname)
+        return stream_async(runner, self.connection, kwargs)
+
+    async def execute(self, sql: str, params: list[object] | None = None) -> int:
+        """Run one raw statement (``$1`` placeholders); return rows affected."""
+        cur = await AsyncRawCursor(self.connection).execute(sql, params)
+        return cur.rowcount
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncTransaction]:
+        """A savepoint: roll back to here on an exception, keep the outer work."""
+        async with self.connection.transaction():
+            yield self
+
+
+class AsyncDatabase:
+    """Owns one asyncio connection pool; queries are ``await adb.<ns>.<query>(...)``.
+
+    Use ``async with AsyncDatabase(...) as adb:`` (or ``await open()``/``close()``).
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        queries: Registry | None = None,
+        settings: Settings | None = None,
+    ) -> None:
+        self.settings = settings or Settings()
+        self.queries = queries if queries is not None else load_queries()
+        self.runners = group_runners(self.queries, strict=self.settings.strict_rows)
+        self._statement = session_statement(self.settings)
+        s = self.settings
+        self.pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] = (
+            AsyncConnectionPool(
+                default_url(url),
+                kwargs=connect_kwargs(s),
+                min_size=s.min_size,
+                max_size=s.max_size,
+                timeout=s.timeout,
+                max_waiting=s.max_waiting,
+                max_lifetime=s.max_lifetime,
+                max_idle=s.max_idle,
+                reconnect_timeout=s.reconnect_timeout,
+                configure=self._configure,
+                check=_check,
+                name="yeko-sql-async",
+                open=False,
+            )
+        )
+        for name, runners in self.runners.items():
+            check_namespace_name(self, name)
+            setattr(self, name, bind_namespace(name, runners, self))
+
+    async def _configure(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        conn.prepared_max = self.settings.prepared_max
+        await AsyncRawCursor(conn).execute(*self._statement)
+
+    def missing_namespace(self, name: str) -> str:
+        """The message for an unknown ``adb.<name>``."""
+        return f"no query file {name!r}; namespaces: {', '.join(sorted(self.runners))}"
+
+    def __getattr__(self, name: str) -> QueryNamespace:
+        raise AttributeError(self.missing_namespace(name))
+
+    # -- lifecycle -----------------------------------------------------------
+
+    async def open(self, *, wait: bool = True) -> AsyncDatabase:
+        """Open the pool; with *wait*, until ``min_size`` connections are ready."""
+        await self.pool.open(wait=wait, timeout=self.settings.timeout)
+        return self
+
+    async def close(self) -> None:
+        """Close the pool and every connection in it."""
+        await self.pool.close()
+
+    async def __aenter__(self) -> AsyncDatabase:
+        return await self.open()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    # -- running -------------------------------------------------------------
+
+    async def call(self, runner: Runner, kwargs: Mapping[str, object]) -> Any:
+        """Run *runner* on a pooled connection (the path of ``adb.<ns>.<query>``)."""
+        async with self.pool.connection() as conn:
+            return await run_async(runner, conn, kwargs)
+
+    async def stream(
+        self, runner: Runner, kwargs: Mapping[str, object]
+    ) -> AsyncIterator[Any]:
+        """Stream *runner*'s rows; the connection is held until the iterator ends."""
+        async with self.pool.connection() as conn:
+            async for row in stream_async(runner, conn, kwargs):
+                yield row
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncTransaction]:
+        """Run several queries on one connection, atomically (see ``Database``)."""
+        log = SlowLog(self.settings.slow_transaction_ms)
+        try:
+            async with self.pool.connection() as conn, conn.transaction():
+                yield AsyncTransaction(self, conn, log)
+        finally:
+            log.finish()

@@ -1,0 +1,227 @@
+"""Run one compiled query on a psycopg connection and shape its result by kind.
+
+``Runner`` holds what a query needs at call time, worked out once: its
+compiled SQL, parameter order and cached row factory. The binding and shaping
+helpers here are pure and shared with ``executor_async``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import psycopg
+from psycopg import RawCursor
+from psycopg.rows import tuple_row
+
+from yeko_sql.compiler import Query
+from yeko_sql.errors import NoRowError, ParameterError, RowDecodeError
+from yeko_sql.kinds import Kind
+from yeko_sql.pagination import TOTAL_COLUMN, KeysetPage, Page, limit_offset
+from yeko_sql.rows import StructRows
+
+__all__ = ["STREAM_CHUNK", "Runner", "add_note"]
+
+STREAM_CHUNK = 1000
+"""Rows fetched per round trip by ``:stream`` queries."""
+
+_PAGE_ARGS = ("page", "page_size")
+
+
+def _camel(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_")) + "Row"
+
+
+def add_note(exc: BaseException, query: Query[Any]) -> None:
+    """Note on a PostgreSQL error which named query raised it, and where.
+
+    When the server reports a position, the note points at that line of the
+    ``.sql`` file; otherwise at the query's header.
+    """
+    line = query.line
+    diag = getattr(exc, "diag", None)
+    position = diag.statement_position if diag is not None else None
+    if position:
+        line = query.source_line(position)
+    exc.add_note(f"while running yeko:{query.qualname} ({query.path}:{line})")
+
+
+class Runner:
+    """One query, ready to run: compiled SQL, parameter order, row factory."""
+
+    __slots__ = ("call_params", "kind", "params", "qualname", "query", "rows", "sql")
+
+    def __init__(self, query: Query[Any], *, strict: bool = False) -> None:
+        self.query = query
+        self.qualname = query.qualname
+        self.kind = query.kind
+        self.sql = query.compiled
+        self.params = query.params
+        self.rows = StructRows(
+            query.qualname,
+            query.returns if isinstance(query.returns, type) else None,
+            derived_name=_camel(query.name),
+            skip_total=query.kind is Kind.PAGE,
+            strict=strict,
+        )
+        if query.kind is Kind.PAGE:
+            hidden = {"limit", "offset"}
+            self.call_params = (
+                *(p for p in query.params if p not in hidden),
+                *_PAGE_ARGS,
+            )
+        else:
+            self.call_params = query.params
+
+    # -- binding (pure) ------------------------------------------------------
+
+    def bind(self, kwargs: Mapping[str, object]) -> list[object]:
+        """Order *kwargs* as ``$1..$n``; fail before sending on a missing or extra one.
+
+        Raises:
+            ParameterError: a parameter is missing or unexpected.
+        """
+        if len(kwargs) == len(self.params):
+            try:
+                return [kwargs[name] for name in self.params]
+            except KeyError:
+                pass
+        raise self._parameter_error(kwargs)
+
+    def _parameter_error(self, kwargs: Mapping[str, object]) -> ParameterError:
+        expected = self.call_params
+        takes = (
+            f"it takes {', '.join(expected)}" if expected else "it takes no parameters"
+        )
+        missing = [p for p in expected if p not in kwargs]
+        extra = [k for k in kwargs if k not in expected]
+        problems = [
+            f"{label} parameter{'s' if len(names) > 1 else ''} "
+            + ", ".join(map(repr, names))
+            for label, names in (("missing", missing), ("unexpected", extra))
+            if names
+        ]
+        if self.kind is Kind.PAGE and {"limit", "offset"} & set(extra):
+            takes += "; pass page and page_size, not limit and offset"
+        return ParameterError(self.qualname, ", ".join(problems), takes)
+
+    def bind_page(self, kwargs: Mapping[str, object]) -> tuple[list[object], int, int]:
+        """Bind a ``:page`` call: *page* and *page_size* become limit and offset."""
+        args = dict(kwargs)
+        page, page_size = args.pop("page", 1), args.pop("page_size", 20)
+        if "limit" in args or "offset" in args:
+            raise self._parameter_error(kwargs)
+        if not isinstance(page, int) or not isinstance(page_size, int):
+            raise ParameterError(
+                self.qualname,
+                "page and page_size must be integers",
+                f"got page={page!r}, page_size={page_size!r}",
+            )
+        try:
+            args["limit"], args["offset"] = limit_offset(page, page_size)
+        except ValueError as exc:
+            raise ParameterError(self.qualname, str(exc)) from None
+        return self.bind(args), page, page_size
+
+    def bind_keyset(self, kwargs: Mapping[str, object]) -> tuple[list[object], int]:
+        """Bind a ``:keyset`` call, asking for one row more than *limit*."""
+        limit = kwargs.get("limit")
+        if not isinstance(limit, int) or limit < 1:
+            raise ParameterError(
+                self.qualname, f"limit must be a positive integer, got {limit!r}"
+            )
+        return self.bind({**kwargs, "limit": limit + 1}), limit
+
+    # -- shaping (pure) ------------------------------------------------------
+
+    def one(self, row: object) -> object:
+        """Shape a ``:one`` result."""
+        if row is None:
+            raise NoRowError(self.qualname, "no row matched the parameters")
+        return row
+
+    def total(self, cursor: psycopg.Cursor[Any] | psycopg.AsyncCursor[Any]) -> int:
+        """Read the window-function total of a ``:page`` result (0 rows: 0)."""
+        res = cursor.pgresult
+        if res is None or res.ntuples == 0:
+            return 0
+        wanted = TOTAL_COLUMN.encode()
+        index = next((i for i in range(res.nfields) if res.fname(i) == wanted), -1)
+        if index < 0:
+            raise RowDecodeError(
+                self.qualname,
+                TOTAL_COLUMN,
+                "",
+                f"a :page query must select 'count(*) OVER () AS {TOTAL_COLUMN}'",
+            )
+        value = res.get_value(0, index)
+        return int(bytes(value)) if value is not None else 0
+
+    # -- running (sync) ------------------------------------------------------
+
+    def run(  # noqa: PLR0911  (one return per kind reads best)
+        self, conn: psycopg.Connection[Any], kwargs: Mapping[str, object]
+    ) -> Any:
+        """Run the query on *conn* with *kwargs* and return its shaped result."""
+        kind = self.kind
+        try:
+            if kind is Kind.PAGE:
+                return self._page(conn, kwargs)
+            if kind is Kind.KEYSET:
+                params, limit = self.bind_keyset(kwargs)
+                rows = (
+                    RawCursor(conn, row_factory=self.rows)
+                    .execute(self.sql, params)
+                    .fetchall()
+                )
+                return KeysetPage(
+                    items=rows[:limit], limit=limit, has_more=len(rows) > limit
+                )
+            params = self.bind(kwargs)
+            if kind is Kind.SCALAR:
+                row = (
+                    RawCursor(conn, row_factory=tuple_row)
+                    .execute(self.sql, params)
+                    .fetchone()
+                )
+                return row[0] if row is not None else None
+            if not kind.returns_rows:
+                cur = RawCursor(conn).execute(self.sql, params)
+                return cur.rowcount if kind is Kind.EXECROWS else None
+            cur = RawCursor(conn, row_factory=self.rows).execute(self.sql, params)
+            if kind is Kind.ONE:
+                return self.one(cur.fetchone())
+            if kind is Kind.OPT:
+                return cur.fetchone()
+            return cur.fetchall()
+        except psycopg.Error as exc:
+            add_note(exc, self.query)
+            raise
+
+    def _page(
+        self, conn: psycopg.Connection[Any], kwargs: Mapping[str, object]
+    ) -> Page[Any]:
+        params, page, page_size = self.bind_page(kwargs)
+        cur = RawCursor(conn, row_factory=self.rows).execute(self.sql, params)
+        items = cur.fetchall()
+        total = self.total(cur)
+        if not items and page > 1:
+            # Past the end the window has no row to carry the total: ask page 1.
+            params[self.params.index("limit")] = 1
+            params[self.params.index("offset")] = 0
+            total = self.total(RawCursor(conn).execute(self.sql, params))
+        return Page(items=items, total=total, page=page, page_size=page_size)
+
+    def stream(
+        self, conn: psycopg.Connection[Any], kwargs: Mapping[str, object]
+    ) -> Iterator[Any]:
+        """Yield rows from *conn* in chunks of ``STREAM_CHUNK``, in constant memory."""
+        params = self.bind(kwargs)
+        cur = RawCursor(conn, row_factory=self.rows)
+        try:
+            yield from cur.stream(self.sql, params, size=STREAM_CHUNK)
+        except psycopg.Error as exc:
+            add_note(exc, self.query)
+            raise
+        finally:
+            cur.close()

@@ -1,0 +1,91 @@
+"""The asyncio twin of ``Runner.run`` and ``Runner.stream``.
+
+Binding and shaping come from ``executor.Runner``; only the awaits differ.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import psycopg
+from psycopg import AsyncRawCursor
+from psycopg.rows import tuple_row
+
+from yeko_sql.executor import STREAM_CHUNK, Runner, add_note
+from yeko_sql.kinds import Kind
+from yeko_sql.pagination import KeysetPage, Page
+
+__all__ = ["run_async", "stream_async"]
+
+
+async def run_async(  # noqa: PLR0911  (one return per kind reads best)
+    runner: Runner, conn: psycopg.AsyncConnection[Any], kwargs: Mapping[str, object]
+) -> Any:
+    """Run *runner*'s query on *conn* and return its shaped result."""
+    kind = runner.kind
+    try:
+        if kind is Kind.PAGE:
+            return await _page(runner, conn, kwargs)
+        if kind is Kind.KEYSET:
+            params, limit = runner.bind_keyset(kwargs)
+            cur = await AsyncRawCursor(conn, row_factory=runner.rows).execute(
+                runner.sql, params
+            )
+            rows = await cur.fetchall()
+            return KeysetPage(
+                items=rows[:limit], limit=limit, has_more=len(rows) > limit
+            )
+        params = runner.bind(kwargs)
+        if kind is Kind.SCALAR:
+            tcur = await AsyncRawCursor(conn, row_factory=tuple_row).execute(
+                runner.sql, params
+            )
+            row = await tcur.fetchone()
+            return row[0] if row is not None else None
+        if not kind.returns_rows:
+            plain = await AsyncRawCursor(conn).execute(runner.sql, params)
+            return plain.rowcount if kind is Kind.EXECROWS else None
+        cur = await AsyncRawCursor(conn, row_factory=runner.rows).execute(
+            runner.sql, params
+        )
+        if kind is Kind.ONE:
+            return runner.one(await cur.fetchone())
+        if kind is Kind.OPT:
+            return await cur.fetchone()
+        return await cur.fetchall()
+    except psycopg.Error as exc:
+        add_note(exc, runner.query)
+        raise
+
+
+async def _page(
+    runner: Runner, conn: psycopg.AsyncConnection[Any], kwargs: Mapping[str, object]
+) -> Page[Any]:
+    params, page, page_size = runner.bind_page(kwargs)
+    cur = await AsyncRawCursor(conn, row_factory=runner.rows).execute(
+        runner.sql, params
+    )
+    items = await cur.fetchall()
+    total = runner.total(cur)
+    if not items and page > 1:
+        params[runner.params.index("limit")] = 1
+        params[runner.params.index("offset")] = 0
+        total = runner.total(await AsyncRawCursor(conn).execute(runner.sql, params))
+    return Page(items=items, total=total, page=page, page_size=page_size)
+
+
+async def stream_async(
+    runner: Runner, conn: psycopg.AsyncConnection[Any], kwargs: Mapping[str, object]
+) -> AsyncIterator[Any]:
+    """Yield rows from *conn* in chunks, in constant memory."""
+    params = runner.bind(kwargs)
+    cur = AsyncRawCursor(conn, row_factory=runner.rows)
+    try:
+        async for row in cur.stream(runner.sql, params, size=STREAM_CHUNK):
+            yield row
+    except psycopg.Error as exc:
+        add_note(exc, runner.query)
+        raise
+    finally:
+        await cur.close()
