@@ -1,3 +1,8 @@
 """Test-suite wiring: fixtures live in tests/fix_*.py."""
 
-pytest_plugins = ["tests.fix_server", "tests.fix_db", "tests.fix_sqlfiles"]
+pytest_plugins = [
+    "tests.fix_server",
+    "tests.fix_db",
+    "tests.fix_sqlfiles",
+    "tests.fix_domain",
+]
