@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
 .DEFAULT_GOAL := help
-.PHONY: help install postgres lint test demo migrate server-start server-stop clean
+.PHONY: help install postgres lint test demo migrate bench server-start server-stop clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -34,6 +34,9 @@ demo: install postgres ## start the local server, create yeko_demo, migrate, sho
 
 migrate: install postgres ## apply migrations to DATABASE_URL, else to the local server
 	$(BIN)/yeko-sql migrate apply
+
+bench: install postgres ## benchmarks against raw psycopg; tables in benchmarks/results/
+	$(BIN)/python -m benchmarks.engine
 
 server-start: install postgres ## start (or reuse) the local server and print its URL
 	$(BIN)/yeko-sql server start

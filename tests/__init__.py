@@ -1,0 +1,1 @@
+"""Tests of yeko-sql (run with `make test`)."""

@@ -9,7 +9,6 @@ import pytest
 
 from tests.fix_sqlfiles import SqlDir
 from tests.test_database import THINGS
-from yeko_sql.database import Database
 from yeko_sql.database_async import AsyncDatabase
 from yeko_sql.errors import NoRowError, ParameterError
 from yeko_sql.loader import load_queries
@@ -85,9 +84,3 @@ def test_transactions_commit_roll_back_and_nest_as_savepoints(
     run(scenario)
     assert [r[0] for r in pg.execute("SELECT id FROM ledger ORDER BY id")] == [1, 3]
 
-
-def test_async_database_has_the_same_public_surface_as_database() -> None:
-    def surface(cls: type) -> set[str]:
-        return {name for name in vars(cls) if not name.startswith("_")}
-
-    assert surface(AsyncDatabase) == surface(Database)

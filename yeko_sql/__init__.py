@@ -1,23 +1,57 @@
 """yeko-sql: hand-written SQL files, called by name, rows as msgspec Structs."""
 
+from yeko_sql.compiler import Query
+from yeko_sql.database import Database, Transaction
+from yeko_sql.database_async import AsyncDatabase, AsyncTransaction
 from yeko_sql.errors import (
     DevServerError,
+    DuplicateQueryError,
+    EmptyQueryError,
+    HeaderError,
     MigrationError,
     NoRowError,
     ParameterError,
+    PlaceholderError,
     QueryFileError,
     RowDecodeError,
     SchemaMismatchError,
+    UnknownKindError,
+    UnknownStructError,
     YekoSqlError,
 )
+from yeko_sql.ids import new_id
+from yeko_sql.kinds import Kind
+from yeko_sql.loader import load_queries
+from yeko_sql.pagination import KeysetPage, Page
+from yeko_sql.registry import Namespace, Registry
+from yeko_sql.settings import Settings
 
 __all__ = [
+    "AsyncDatabase",
+    "AsyncTransaction",
+    "Database",
     "DevServerError",
+    "DuplicateQueryError",
+    "EmptyQueryError",
+    "HeaderError",
+    "KeysetPage",
+    "Kind",
     "MigrationError",
+    "Namespace",
     "NoRowError",
+    "Page",
     "ParameterError",
+    "PlaceholderError",
+    "Query",
     "QueryFileError",
+    "Registry",
     "RowDecodeError",
     "SchemaMismatchError",
+    "Settings",
+    "Transaction",
+    "UnknownKindError",
+    "UnknownStructError",
     "YekoSqlError",
+    "load_queries",
+    "new_id",
 ]

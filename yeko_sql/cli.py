@@ -9,6 +9,8 @@ from collections.abc import Callable, Sequence
 
 from yeko_sql.devserver import DevServer
 from yeko_sql.errors import YekoSqlError
+from yeko_sql.executor import Runner
+from yeko_sql.loader import load_queries
 from yeko_sql.migrate import (
     apply_migrations,
     break_lock,
@@ -17,6 +19,7 @@ from yeko_sql.migrate import (
     rehash_migrations,
     rollback_migrations,
 )
+from yeko_sql.registry import Registry
 
 __all__ = ["main", "resolve_url"]
 
@@ -94,6 +97,42 @@ def _migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load(args: argparse.Namespace) -> Registry:
+    paths = args.paths or None
+    models = args.models or (() if paths else ("yeko_sql.domain",))
+    return load_queries(paths, models=models)
+
+
+def _list(args: argparse.Namespace) -> int:
+    registry = _load(args)
+    for name, namespace in registry.namespaces.items():
+        print(f"{name}  ({len(namespace)} queries)")
+        for query in namespace.values():
+            summary = query.doc.splitlines()[0] if query.doc else ""
+            print(f"  {query.name:<40} {query.kind.annotation:<10} {summary}")
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    registry = _load(args)
+    try:
+        query = registry[args.query]
+    except KeyError as exc:
+        print(f"yeko-sql: {exc.args[0]}", file=sys.stderr)
+        return 2
+    takes = ", ".join(Runner(query).call_params) or "nothing"
+    print(f"{query.qualname}  {query.kind.annotation}  ({query.path}:{query.line})")
+    if query.doc:
+        print("\n".join(f"  {line}" for line in query.doc.splitlines()))
+    print(f"parameters: {takes}")
+    print(f"returns:    {query.returns_name or 'a Struct derived from the columns'}")
+    for key, value in query.headers.items():
+        print(f"{key + ':':<11} {value}")
+    print()
+    print(query.sql)
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     url = resolve_url(args.database_url, dbname="yeko_demo")
     applied = apply_migrations(url)
@@ -133,6 +172,26 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
         help="seconds to wait for another run's lock",
     )
     handlers["migrate"] = _migrate
+
+    for name, handler, text in (
+        ("list", _list, "namespaces, queries, kinds and one-line docs"),
+        ("show", _show, "one query: doc, parameters, returns, SQL"),
+    ):
+        sub = commands.add_parser(name, help=text)
+        if name == "show":
+            sub.add_argument(
+                "query", help="<namespace>.<query>, e.g. schools.get_school"
+            )
+        sub.add_argument(
+            "paths", nargs="*", help="folders or .sql files (default: bundled)"
+        )
+        sub.add_argument(
+            "--models",
+            action="append",
+            default=[],
+            help="module whose Structs '-- returns:' may name (repeatable)",
+        )
+        handlers[name] = handler
 
     demo = commands.add_parser("demo", help="set up the demo database and tour it")
     demo.add_argument(

@@ -80,9 +80,10 @@ def socket_is_healthy(
         psycopg.OperationalError: the connection is dead; the pool replaces it.
     """
     pgconn = conn.pgconn
+    poller = select.poll()  # poll, not select: half the cost on the hot path
+    poller.register(pgconn.socket, select.POLLIN)
     for _ in range(_HEALTH_READS):
-        readable, _, _ = select.select([pgconn.socket], [], [], 0)
-        if not readable:
+        if not poller.poll(0):
             return
         pgconn.consume_input()  # raises on EOF
     raise psycopg.OperationalError("the server keeps sending to an idle connection")
@@ -301,8 +302,13 @@ class Database:
 
     def call(self, runner: Runner, kwargs: Mapping[str, object]) -> Any:
         """Run *runner* on a pooled connection (the path of ``db.<ns>.<query>``)."""
-        with self.pool.connection() as conn:
+        # getconn/putconn rather than pool.connection(): no generator per call.
+        pool = self.pool
+        conn = pool.getconn()
+        try:
             return runner.run(conn, kwargs)
+        finally:
+            pool.putconn(conn)
 
     def stream(self, runner: Runner, kwargs: Mapping[str, object]) -> Iterator[Any]:
         """Stream *runner*'s rows; the connection is held until the iterator ends."""

@@ -1,0 +1,1 @@
+"""One test module per sql/ file: every query runs on real rows."""
