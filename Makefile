@@ -27,7 +27,7 @@ lint: install ## ruff and mypy --strict
 	$(BIN)/mypy
 
 test: install postgres lint ## lint, type-check, then the whole suite on a real PostgreSQL
-	$(BIN)/pytest
+	$(BIN)/pytest --query-coverage
 
 demo: install postgres ## start the local server, create yeko_demo, migrate, show what is there
 	$(BIN)/yeko-sql demo

@@ -1,6 +1,7 @@
 """Test-suite wiring: fixtures live in tests/fix_*.py."""
 
 pytest_plugins = [
+    "tests.fix_coverage",
     "tests.fix_server",
     "tests.fix_db",
     "tests.fix_sqlfiles",

@@ -20,6 +20,7 @@ import pytest
 from pytest_postgresql.executors.noop import NoopExecutor
 from pytest_postgresql.factories import postgresql_noproc as noproc_factory
 
+from tests.fix_coverage import record_coverage, remember_server
 from yeko_sql.devserver import DevServer
 from yeko_sql.migrate import apply_migrations
 
@@ -67,7 +68,10 @@ def pg_server(request: pytest.FixtureRequest) -> Iterator[ServerInfo]:
         )
     else:
         root = tempfile.mkdtemp(prefix="yeko-test-", dir=_tmpfs())
-        devserver = DevServer(root, fsync=False)
+        # Coverage reads every test database's statements: keep them all.
+        devserver = DevServer(
+            root, fsync=False, settings={"pg_stat_statements.max": "50000"}
+        )
         devserver.start()
         info = ServerInfo(
             host="127.0.0.1",
@@ -77,6 +81,7 @@ def pg_server(request: pytest.FixtureRequest) -> Iterator[ServerInfo]:
             dbname="postgres",
             devserver=devserver,
         )
+    remember_server(request.config, info.url())
     option = request.config.option
     option.postgresql_host = info.host
     option.postgresql_port = info.port
@@ -85,6 +90,7 @@ def pg_server(request: pytest.FixtureRequest) -> Iterator[ServerInfo]:
     try:
         yield info
     finally:
+        record_coverage(request.config)
         if devserver is not None:
             devserver.destroy()
 

@@ -19,6 +19,7 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import msgspec
@@ -116,6 +117,7 @@ class DevServer:
         fsync: bool = True,
         bindir: str | Path | None = None,
         max_connections: int = 200,
+        settings: Mapping[str, str] | None = None,
     ) -> None:
         default = os.environ.get("YEKO_DEVSERVER_DIR") or Path.cwd() / ".yeko" / "pg"
         self.root = Path(root if root is not None else default).absolute()
@@ -126,6 +128,7 @@ class DevServer:
         self._fsync = fsync
         self._bindir = Path(bindir) if bindir is not None else None
         self._max_connections = max_connections
+        self._settings = dict(settings or {})
         self._as_service_user = os.geteuid() == 0
 
     # -- public -------------------------------------------------------------
@@ -337,6 +340,7 @@ class DevServer:
                 "synchronous_commit": "off",
                 "full_page_writes": "off",
             }
+        lines |= self._settings
         text = "# Written by yeko_sql.devserver at each start.\n" + "".join(
             f"{key} = {value}\n" for key, value in lines.items()
         )
