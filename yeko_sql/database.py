@@ -35,6 +35,10 @@ logger = logging.getLogger("yeko_sql")
 
 _HEALTH_READS = 3
 
+SCOPE_SETTING = "yeko.school_id"
+"""The setting Row-Level Security policies read the current school from."""
+SCOPE_SQL = f"/* yeko:scope */ SELECT set_config('{SCOPE_SETTING}', $1, true)"
+
 
 def default_url(url: str | None) -> str:
     """Return *url*, else ``DATABASE_URL``; fail with the fix when neither is set."""
@@ -314,6 +318,20 @@ class Database:
         """Stream *runner*'s rows; the connection is held until the iterator ends."""
         with self.pool.connection() as conn:
             yield from runner.stream(conn, kwargs)
+
+    @contextmanager
+    def for_school(self, school_id: str) -> Iterator[Transaction]:
+        """A transaction scoped to one school by Row-Level Security.
+
+        Sets ``yeko.school_id`` with ``set_config(..., is_local => true)`` (that
+        is ``SET LOCAL``), so the scope ends with the transaction and can never
+        leak to the next user of the pooled connection. Connected as the
+        application role, every school-owned table then shows and accepts only
+        that school's rows.
+        """
+        with self.transaction() as tx:
+            RawCursor(tx.connection).execute(SCOPE_SQL, [school_id])
+            yield tx
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:

@@ -11,6 +11,7 @@ from psycopg import AsyncRawCursor
 from psycopg_pool import AsyncConnectionPool
 
 from yeko_sql.database import (
+    SCOPE_SQL,
     QueryNamespace,
     SlowLog,
     bind_namespace,
@@ -156,6 +157,13 @@ class AsyncDatabase:
         async with self.pool.connection() as conn:
             async for row in stream_async(runner, conn, kwargs):
                 yield row
+
+    @asynccontextmanager
+    async def for_school(self, school_id: str) -> AsyncIterator[AsyncTransaction]:
+        """A transaction scoped to one school by Row-Level Security (``SET LOCAL``)."""
+        async with self.transaction() as tx:
+            await AsyncRawCursor(tx.connection).execute(SCOPE_SQL, [school_id])
+            yield tx
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncTransaction]:
