@@ -15,6 +15,8 @@ from yeko_sql.database import Database
 from yeko_sql.registry import Registry
 from yeko_sql.settings import Settings
 
+OpenDb = Callable[..., Database]
+
 postgresql = factories.postgresql("postgresql_noproc")
 
 

@@ -9,12 +9,14 @@ calls bind ``params`` as server-side parameters.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Generic, TypeVar, overload
 
 from yeko_sql.errors import PlaceholderError
 from yeko_sql.kinds import Kind
 from yeko_sql.parser import QuerySpec
+from yeko_sql.sorting import SORT_PARAM, parse_sort_header
 from yeko_sql.sqltext import Placeholder, find_placeholders
 
 __all__ = ["Query", "compile_query"]
@@ -27,6 +29,9 @@ _REQUIRED = {
     Kind.KEYSET: ("limit",),
 }
 _REQUIRED_SQL = {Kind.PAGE: "LIMIT :limit OFFSET :offset", Kind.KEYSET: "LIMIT :limit"}
+
+
+_NO_VARIANTS: Mapping[str, str] = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
@@ -50,6 +55,7 @@ class Query(Generic[R_co]):
     line: int  # the ``-- name:`` line
     body_line: int  # the file line of the body's first line
     headers: Mapping[str, str]  # the other header keys, raw values
+    variants: Mapping[str, str] = field(default_factory=dict)  # sort variant -> SQL
 
     @property
     def qualname(self) -> str:
@@ -109,6 +115,9 @@ def compile_query(
         body = spec.body
     else:
         params, body = _number(spec.body, named)
+    variants = _sort_variants(spec, named)
+    if variants:
+        params, body = _number(spec.body, named, sort=True)
     missing = [p for p in _REQUIRED.get(spec.kind, ()) if p not in params]
     if missing:
         raise PlaceholderError(
@@ -118,6 +127,11 @@ def compile_query(
             f" {' or '.join(repr(p) for p in missing)} parameter",
             f"end it with {_REQUIRED_SQL[spec.kind]}",
         )
+    tag = f"/* yeko:{spec.namespace}.{spec.name} */ "
+    compiled = {
+        variant: tag + _fill_sort(body, order_by)
+        for variant, order_by in variants.items()
+    }
     return Query(
         namespace=spec.namespace,
         name=spec.name,
@@ -126,22 +140,52 @@ def compile_query(
         returns_name=spec.returns_name,
         doc=spec.doc,
         sql=spec.body,
-        compiled=f"/* yeko:{spec.namespace}.{spec.name} */ {body}",
+        compiled=next(iter(compiled.values())) if compiled else tag + body,
         params=params,
         path=spec.path,
         line=spec.line,
         body_line=spec.body_line,
         headers=spec.headers,
+        variants=MappingProxyType(compiled) if compiled else _NO_VARIANTS,
     )
 
 
-def _number(body: str, named: list[Placeholder]) -> tuple[tuple[str, ...], str]:
+_SORT_MARK = "\x00sort\x00"
+
+
+def _sort_variants(spec: QuerySpec, named: list[Placeholder]) -> dict[str, str]:
+    header = spec.headers.get("sort")
+    uses = [p for p in named if p.name == SORT_PARAM]
+    if header is None:
+        return {}
+    line = spec.header_lines.get("sort", spec.line)
+    if len(uses) != 1:
+        raise PlaceholderError(
+            spec.path,
+            line,
+            f"query {spec.name!r} declares '-- sort:' but uses ':{SORT_PARAM}' "
+            f"{len(uses)} times",
+            f"write 'ORDER BY :{SORT_PARAM}' once where the variants go",
+        )
+    return parse_sort_header(header, path=spec.path, line=line)
+
+
+def _fill_sort(body: str, order_by: str) -> str:
+    return body.replace(_SORT_MARK, order_by)
+
+
+def _number(
+    body: str, named: list[Placeholder], *, sort: bool = False
+) -> tuple[tuple[str, ...], str]:
     numbers: dict[str, int] = {}
     pieces: list[str] = []
     done = 0
     for placeholder in named:
-        number = numbers.setdefault(placeholder.name, len(numbers) + 1)
-        pieces += [body[done : placeholder.start], f"${number}"]
+        if sort and placeholder.name == SORT_PARAM:
+            replacement = _SORT_MARK  # filled per variant, never a parameter
+        else:
+            replacement = f"${numbers.setdefault(placeholder.name, len(numbers) + 1)}"
+        pieces += [body[done : placeholder.start], replacement]
         done = placeholder.end
     pieces.append(body[done:])
     return tuple(numbers), "".join(pieces)

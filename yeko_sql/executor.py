@@ -19,6 +19,7 @@ from yeko_sql.errors import NoRowError, ParameterError, RowDecodeError
 from yeko_sql.kinds import Kind
 from yeko_sql.pagination import TOTAL_COLUMN, KeysetPage, Page, limit_offset
 from yeko_sql.rows import StructRows
+from yeko_sql.sorting import SORT_PARAM
 
 __all__ = ["STREAM_CHUNK", "Runner", "add_note"]
 
@@ -49,7 +50,16 @@ def add_note(exc: BaseException, query: Query[Any]) -> None:
 class Runner:
     """One query, ready to run: compiled SQL, parameter order, row factory."""
 
-    __slots__ = ("call_params", "kind", "params", "qualname", "query", "rows", "sql")
+    __slots__ = (
+        "call_params",
+        "kind",
+        "params",
+        "qualname",
+        "query",
+        "rows",
+        "sql",
+        "variants",
+    )
 
     def __init__(self, query: Query[Any], *, strict: bool = False) -> None:
         self.query = query
@@ -72,8 +82,32 @@ class Runner:
             )
         else:
             self.call_params = query.params
+        self.variants = query.variants
+        if self.variants:
+            self.call_params = (*self.call_params, SORT_PARAM)
 
     # -- binding (pure) ------------------------------------------------------
+
+    def choose(self, kwargs: Mapping[str, object]) -> tuple[str, Mapping[str, object]]:
+        """Pick the SQL of the sort variant named by ``sort`` (default: the first).
+
+        Raises:
+            ParameterError: ``sort`` names no declared variant.
+        """
+        if not self.variants:
+            return self.sql, kwargs
+        rest = dict(kwargs)
+        choice = rest.pop(SORT_PARAM, None)
+        if choice is None:
+            return self.sql, rest
+        sql = self.variants.get(choice) if isinstance(choice, str) else None
+        if sql is None:
+            raise ParameterError(
+                self.qualname,
+                f"unknown sort {choice!r}",
+                f"sort is one of {', '.join(map(repr, self.variants))}",
+            )
+        return sql, rest
 
     def bind(self, kwargs: Mapping[str, object]) -> list[object]:
         """Order *kwargs* as ``$1..$n``; fail before sending on a missing or extra one.
@@ -164,14 +198,17 @@ class Runner:
     ) -> Any:
         """Run the query on *conn* with *kwargs* and return its shaped result."""
         kind = self.kind
+        sql = self.sql
         try:
+            if self.variants:
+                sql, kwargs = self.choose(kwargs)
             if kind is Kind.PAGE:
-                return self._page(conn, kwargs)
+                return self._page(conn, sql, kwargs)
             if kind is Kind.KEYSET:
                 params, limit = self.bind_keyset(kwargs)
                 rows = (
                     RawCursor(conn, row_factory=self.rows)
-                    .execute(self.sql, params)
+                    .execute(sql, params)
                     .fetchall()
                 )
                 return KeysetPage(
@@ -181,14 +218,14 @@ class Runner:
             if kind is Kind.SCALAR:
                 row = (
                     RawCursor(conn, row_factory=tuple_row)
-                    .execute(self.sql, params)
+                    .execute(sql, params)
                     .fetchone()
                 )
                 return row[0] if row is not None else None
             if not kind.returns_rows:
-                cur = RawCursor(conn).execute(self.sql, params)
+                cur = RawCursor(conn).execute(sql, params)
                 return cur.rowcount if kind is Kind.EXECROWS else None
-            cur = RawCursor(conn, row_factory=self.rows).execute(self.sql, params)
+            cur = RawCursor(conn, row_factory=self.rows).execute(sql, params)
             if kind is Kind.ONE:
                 return self.one(cur.fetchone())
             if kind is Kind.OPT:
@@ -198,28 +235,33 @@ class Runner:
             add_note(exc, self.query)
             raise
 
+    def page_fallback(self, params: list[object]) -> list[object]:
+        """Parameters for page 1 of size 1, whose row carries the total."""
+        again = list(params)
+        again[self.params.index("limit")] = 1
+        again[self.params.index("offset")] = 0
+        return again
+
     def _page(
-        self, conn: psycopg.Connection[Any], kwargs: Mapping[str, object]
+        self, conn: psycopg.Connection[Any], sql: str, kwargs: Mapping[str, object]
     ) -> Page[Any]:
         params, page, page_size = self.bind_page(kwargs)
-        cur = RawCursor(conn, row_factory=self.rows).execute(self.sql, params)
+        cur = RawCursor(conn, row_factory=self.rows).execute(sql, params)
         items = cur.fetchall()
         total = self.total(cur)
         if not items and page > 1:
-            # Past the end the window has no row to carry the total: ask page 1.
-            params[self.params.index("limit")] = 1
-            params[self.params.index("offset")] = 0
-            total = self.total(RawCursor(conn).execute(self.sql, params))
+            total = self.total(RawCursor(conn).execute(sql, self.page_fallback(params)))
         return Page(items=items, total=total, page=page, page_size=page_size)
 
     def stream(
         self, conn: psycopg.Connection[Any], kwargs: Mapping[str, object]
     ) -> Iterator[Any]:
         """Yield rows from *conn* in chunks of ``STREAM_CHUNK``, in constant memory."""
+        sql, kwargs = self.choose(kwargs)
         params = self.bind(kwargs)
         cur = RawCursor(conn, row_factory=self.rows)
         try:
-            yield from cur.stream(self.sql, params, size=STREAM_CHUNK)
+            yield from cur.stream(sql, params, size=STREAM_CHUNK)
         except psycopg.Error as exc:
             add_note(exc, self.query)
             raise

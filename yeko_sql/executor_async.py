@@ -24,13 +24,16 @@ async def run_async(  # noqa: PLR0911  (one return per kind reads best)
 ) -> Any:
     """Run *runner*'s query on *conn* and return its shaped result."""
     kind = runner.kind
+    sql = runner.sql
     try:
+        if runner.variants:
+            sql, kwargs = runner.choose(kwargs)
         if kind is Kind.PAGE:
-            return await _page(runner, conn, kwargs)
+            return await _page(runner, conn, sql, kwargs)
         if kind is Kind.KEYSET:
             params, limit = runner.bind_keyset(kwargs)
             cur = await AsyncRawCursor(conn, row_factory=runner.rows).execute(
-                runner.sql, params
+                sql, params
             )
             rows = await cur.fetchall()
             return KeysetPage(
@@ -39,16 +42,14 @@ async def run_async(  # noqa: PLR0911  (one return per kind reads best)
         params = runner.bind(kwargs)
         if kind is Kind.SCALAR:
             tcur = await AsyncRawCursor(conn, row_factory=tuple_row).execute(
-                runner.sql, params
+                sql, params
             )
             row = await tcur.fetchone()
             return row[0] if row is not None else None
         if not kind.returns_rows:
-            plain = await AsyncRawCursor(conn).execute(runner.sql, params)
+            plain = await AsyncRawCursor(conn).execute(sql, params)
             return plain.rowcount if kind is Kind.EXECROWS else None
-        cur = await AsyncRawCursor(conn, row_factory=runner.rows).execute(
-            runner.sql, params
-        )
+        cur = await AsyncRawCursor(conn, row_factory=runner.rows).execute(sql, params)
         if kind is Kind.ONE:
             return runner.one(await cur.fetchone())
         if kind is Kind.OPT:
@@ -60,18 +61,18 @@ async def run_async(  # noqa: PLR0911  (one return per kind reads best)
 
 
 async def _page(
-    runner: Runner, conn: psycopg.AsyncConnection[Any], kwargs: Mapping[str, object]
+    runner: Runner,
+    conn: psycopg.AsyncConnection[Any],
+    sql: str,
+    kwargs: Mapping[str, object],
 ) -> Page[Any]:
     params, page, page_size = runner.bind_page(kwargs)
-    cur = await AsyncRawCursor(conn, row_factory=runner.rows).execute(
-        runner.sql, params
-    )
+    cur = await AsyncRawCursor(conn, row_factory=runner.rows).execute(sql, params)
     items = await cur.fetchall()
     total = runner.total(cur)
     if not items and page > 1:
-        params[runner.params.index("limit")] = 1
-        params[runner.params.index("offset")] = 0
-        total = runner.total(await AsyncRawCursor(conn).execute(runner.sql, params))
+        again = runner.page_fallback(params)
+        total = runner.total(await AsyncRawCursor(conn).execute(sql, again))
     return Page(items=items, total=total, page=page, page_size=page_size)
 
 
@@ -79,10 +80,11 @@ async def stream_async(
     runner: Runner, conn: psycopg.AsyncConnection[Any], kwargs: Mapping[str, object]
 ) -> AsyncIterator[Any]:
     """Yield rows from *conn* in chunks, in constant memory."""
+    sql, kwargs = runner.choose(kwargs)
     params = runner.bind(kwargs)
     cur = AsyncRawCursor(conn, row_factory=runner.rows)
     try:
-        async for row in cur.stream(runner.sql, params, size=STREAM_CHUNK):
+        async for row in cur.stream(sql, params, size=STREAM_CHUNK):
             yield row
     except psycopg.Error as exc:
         add_note(exc, runner.query)

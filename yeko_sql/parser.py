@@ -39,7 +39,7 @@ from yeko_sql.sqltext import Token, line_of, tokenize
 __all__ = ["HEADER_KEYS", "QuerySpec", "parse_duration", "parse_file"]
 
 HEADER_KEYS = frozenset(
-    {"returns", "nullable", "notnull", "budget", "explain", "tenant", "timeout"}
+    {"returns", "nullable", "notnull", "budget", "explain", "tenant", "timeout", "sort"}
 )
 """The ``-- key: value`` header lines a query may have, besides ``name``."""
 
