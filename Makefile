@@ -22,9 +22,10 @@ install: $(STAMP) ## create .venv and install yeko-sql with its dev tools
 postgres: ## make sure PostgreSQL server binaries are on the machine (apt-get when missing)
 	@bash .ci/ensure-postgres
 
-lint: install ## ruff and mypy --strict
+lint: install ## ruff, mypy --strict, and squawk over the migrations
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	bash .ci/squawk
 
 test: install postgres lint ## lint, type-check, then the whole suite on a real PostgreSQL
 	$(BIN)/pytest --query-coverage
