@@ -14,10 +14,10 @@ help: ## list the targets
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	touch $(STAMP)
 
-install: $(STAMP) ## create .venv and install yeko-sql with its dev tools
+install: $(STAMP) ## create .venv; install yeko-sql, its dev tools and benchmark peers
 
 postgres: ## make sure PostgreSQL server binaries are on the machine (apt-get when missing)
 	@bash .ci/ensure-postgres
@@ -36,8 +36,8 @@ demo: install postgres ## start the local server, create yeko_demo, migrate, sho
 migrate: install postgres ## apply migrations to DATABASE_URL, else to the local server
 	$(BIN)/yeko-sql migrate apply
 
-bench: install postgres ## benchmarks against raw psycopg; tables in benchmarks/results/
-	$(BIN)/python -m benchmarks.engine
+bench: install postgres ## yeko-sql against its peers; tables and charts in benchmarks/results/
+	$(BIN)/python -m benchmarks
 
 server-start: install postgres ## start (or reuse) the local server and print its URL
 	$(BIN)/yeko-sql server start
