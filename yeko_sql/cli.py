@@ -7,6 +7,8 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
+import msgspec
+
 from yeko_sql.devserver import DevServer
 from yeko_sql.errors import YekoSqlError
 from yeko_sql.executor import Runner
@@ -20,6 +22,7 @@ from yeko_sql.migrate import (
     rollback_migrations,
 )
 from yeko_sql.registry import Registry
+from yeko_sql.stats import collect_health, format_report
 
 __all__ = ["main", "resolve_url"]
 
@@ -133,6 +136,15 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stats(args: argparse.Namespace) -> int:
+    report = collect_health(resolve_url(args.database_url), top=args.top)
+    if args.json:
+        print(msgspec.json.encode(report).decode())
+    else:
+        print(format_report(report), end="")
+    return 1 if args.strict and not report.ok else 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     url = resolve_url(args.database_url, dbname="yeko_demo")
     applied = apply_migrations(url)
@@ -192,6 +204,19 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
             help="module whose Structs '-- returns:' may name (repeatable)",
         )
         handlers[name] = handler
+
+    stats = commands.add_parser("stats", help="database health against the guardrails")
+    stats.add_argument(
+        "--database-url", help="default: DATABASE_URL, else the local server"
+    )
+    stats.add_argument("--json", action="store_true", help="machine-readable output")
+    stats.add_argument(
+        "--strict", action="store_true", help="exit 1 when a guardrail fails"
+    )
+    stats.add_argument(
+        "--top", type=int, default=20, help="how many statements to list"
+    )
+    handlers["stats"] = _stats
 
     demo = commands.add_parser("demo", help="set up the demo database and tour it")
     demo.add_argument(
