@@ -33,7 +33,9 @@ WHERE school_year_template_id = :school_year_template_id;
 -- raises UniqueViolation.
 -- Served by school_year_templates_pkey and
 -- school_years_school_id_school_year_template_id_key (uniqueness check).
-INSERT INTO school_years (id, school_id, school_year_template_id, name, starts_on, ends_on)
+INSERT INTO school_years (
+    id, school_id, school_year_template_id, name, starts_on, ends_on
+)
 SELECT :id, :school_id, t.id, t.name, t.starts_on, t.ends_on
 FROM school_year_templates AS t
 WHERE t.id = :school_year_template_id
@@ -138,16 +140,16 @@ ORDER BY starts_on DESC, id
 LIMIT 1;
 
 -- name: upsert_terms :execrows
--- Insert or update the terms of one school year by sort_order, from parallel
--- arrays (:ids are used for new terms only). Nothing is written when the year is
--- not the school's. Counts only terms inserted or changed.
+-- Insert or update the terms of one school year by sort_order, with one array
+-- per column (columns_of(TermInsert rows)). A known term keeps its id. Nothing is
+-- written when the year is not the school's. Counts only terms inserted or changed.
 -- Served by school_years_pkey and terms_school_year_id_sort_order_key.
 INSERT INTO terms (id, school_id, school_year_id, name, sort_order, starts_on, ends_on)
 SELECT t.id, y.school_id, y.id, t.name, t.sort_order, t.starts_on, t.ends_on
 FROM school_years AS y
 CROSS JOIN unnest(
-    :ids::text[], :names::text[], :sort_orders::smallint[],
-    :start_dates::date[], :end_dates::date[]
+    :id::text[], :name::text[], :sort_order::smallint[],
+    :starts_on::date[], :ends_on::date[]
 ) AS t (id, name, sort_order, starts_on, ends_on)
 WHERE y.id = :school_year_id
   AND y.school_id = :school_id

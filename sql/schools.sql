@@ -108,14 +108,15 @@ RETURNING id, settings;
 
 -- name: upsert_schools :execrows
 -- tenant: any: a platform import writes many schools at once
--- Insert or update schools by code from parallel arrays (an import); status and
--- settings of existing schools are kept. Counts only rows inserted or changed.
+-- Insert or update schools by code (an import), one array per column:
+-- columns_of(inserts, fields=[...]). Status and settings of existing schools are
+-- kept, and so is their id. Counts only rows inserted or changed.
 -- Served by schools_code_key.
 INSERT INTO schools (id, name, code, city, address, phone, email)
 SELECT id, name, code, city, address, phone, email
 FROM unnest(
-    :ids::text[], :names::text[], :codes::text[], :cities::text[],
-    :addresses::text[], :phones::text[], :emails::text[]
+    :id::text[], :name::text[], :code::text[], :city::text[],
+    :address::text[], :phone::text[], :email::text[]
 ) AS s (id, name, code, city, address, phone, email)
 ON CONFLICT (code) DO UPDATE
 SET name = EXCLUDED.name,

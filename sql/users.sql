@@ -43,18 +43,19 @@ WHERE id = :id
   AND status <> :status;
 
 -- name: upsert_users :execrows
--- Insert or update users by email from parallel arrays (a staff import); emails
--- are lower-cased, and one email must not repeat within a call. Counts only rows
--- inserted or changed.
+-- Insert or update users by email (a staff import), one array per column:
+-- columns_of(inserts, fields=[...]). Emails are lower-cased and must not repeat
+-- within a call; a known user keeps their id. Counts only rows inserted or changed.
 -- Served by users_email_key.
 INSERT INTO users (id, email, full_name, phone)
 SELECT id, lower(email), full_name, phone
-FROM unnest(:ids::text[], :emails::text[], :full_names::text[], :phones::text[])
+FROM unnest(:id::text[], :email::text[], :full_name::text[], :phone::text[])
     AS u (id, email, full_name, phone)
 ON CONFLICT (email) DO UPDATE
 SET full_name = EXCLUDED.full_name,
     phone = EXCLUDED.phone
-WHERE (users.full_name, users.phone) IS DISTINCT FROM (EXCLUDED.full_name, EXCLUDED.phone);
+WHERE (users.full_name, users.phone)
+    IS DISTINCT FROM (EXCLUDED.full_name, EXCLUDED.phone);
 
 -- name: list_school_users :page
 -- returns: SchoolMember
@@ -71,7 +72,7 @@ WHERE us.school_id = :school_id
   AND (
       :search::text IS NULL
       OR u.full_name ILIKE '%' || :search || '%'
-      OR u.email ILIKE '%' || lower(:search) || '%'
+      OR u.email ILIKE '%' || :search || '%'
   )
 ORDER BY u.full_name, u.id
 LIMIT :limit OFFSET :offset;
@@ -124,12 +125,13 @@ WHERE user_id = :user_id
   AND school_id = :school_id;
 
 -- name: upsert_memberships :execrows
--- Give many users a role in one school from parallel arrays (:ids are used for new
--- memberships only). Counts only memberships created or whose role changed.
+-- Give many users a role in one school, one array per column (id, user_id, role;
+-- an id is used for a new membership only). Counts only memberships created or
+-- whose role changed.
 -- Served by user_schools_user_id_school_id_key.
 INSERT INTO user_schools (id, user_id, school_id, role)
 SELECT id, user_id, :school_id, role
-FROM unnest(:ids::text[], :user_ids::text[], :roles::text[]) AS m (id, user_id, role)
+FROM unnest(:id::text[], :user_id::text[], :role::text[]) AS m (id, user_id, role)
 ON CONFLICT ON CONSTRAINT user_schools_user_id_school_id_key DO UPDATE
 SET role = EXCLUDED.role
 WHERE user_schools.role <> EXCLUDED.role;

@@ -5,11 +5,15 @@ from typing import Literal
 
 import msgspec
 
+from yeko_sql.ids import new_id
+
 __all__ = [
     "SchoolYear",
     "SchoolYearStatus",
     "SchoolYearTemplate",
     "Term",
+    "TermData",
+    "TermInsert",
 ]
 
 SchoolYearStatus = Literal["draft", "active", "closed"]
@@ -41,15 +45,26 @@ class SchoolYear(msgspec.Struct, frozen=True, kw_only=True):
     updated_at: datetime
 
 
-class Term(msgspec.Struct, frozen=True, kw_only=True):
+class TermData(msgspec.Struct, frozen=True, kw_only=True):
+    """The fields a caller chooses for a term of a school year."""
+
+    name: str
+    sort_order: int
+    starts_on: date
+    ends_on: date
+
+
+class TermInsert(TermData, frozen=True, kw_only=True):
+    """What upsert_terms binds, one array per field: the data plus a fresh id."""
+
+    id: str = msgspec.field(default_factory=new_id)
+
+
+class Term(TermData, frozen=True, kw_only=True):
     """A row of ``terms``: one trimester of a school year, numbered by sort_order."""
 
     id: str
     school_id: str
     school_year_id: str
-    name: str
-    sort_order: int
-    starts_on: date
-    ends_on: date
     created_at: datetime
     updated_at: datetime

@@ -1,0 +1,179 @@
+-- The global catalog: tracks (cycles), grades (6e..Tle), series (streams A, C,
+-- D) and subjects. No school owns these rows; every school shares them.
+
+-- name: list_tracks :many
+-- returns: Track
+-- Every track, by code.
+-- Served by a sequential scan: a handful of rows.
+-- explain: seq scan allowed, a catalog of a few rows
+SELECT id, name, code, created_at, updated_at
+FROM tracks
+ORDER BY code, id;
+
+-- name: find_track_by_code :opt
+-- returns: Track
+-- The track with this code, or None.
+-- Served by tracks_code_key.
+SELECT id, name, code, created_at, updated_at
+FROM tracks
+WHERE code = :code;
+
+-- name: lookup_tracks :many
+-- returns: TrackLookup
+-- Every track's id, code and name, to preload into a dict.
+-- Served by a sequential scan: a handful of rows.
+-- explain: seq scan allowed, a catalog of a few rows
+SELECT id, code, name
+FROM tracks
+ORDER BY code, id;
+
+-- name: upsert_tracks :execrows
+-- Insert or update tracks by code, one array per column (columns_of(rows)); a
+-- known row keeps its id. Counts only rows inserted or changed.
+-- Served by tracks_code_key.
+INSERT INTO tracks (id, name, code)
+SELECT id, name, code
+FROM unnest(:id::text[], :name::text[], :code::text[]) AS t (id, name, code)
+ON CONFLICT (code) DO UPDATE
+SET name = EXCLUDED.name
+WHERE tracks.name <> EXCLUDED.name;
+
+-- name: list_grades :many
+-- returns: Grade
+-- Every grade, from 6e to Tle.
+-- Served by a sequential scan: a handful of rows.
+-- explain: seq scan allowed, a catalog of a few rows
+SELECT id, track_id, name, code, sort_order, created_at, updated_at
+FROM grades
+ORDER BY sort_order, id;
+
+-- name: list_track_grades :many
+-- returns: Grade
+-- The grades of one track, in order.
+-- Served by grades_track_id_sort_order_idx.
+SELECT id, track_id, name, code, sort_order, created_at, updated_at
+FROM grades
+WHERE track_id = :track_id
+ORDER BY sort_order, id;
+
+-- name: find_grade_by_code :opt
+-- returns: Grade
+-- The grade with this code ('6EME'), or None.
+-- Served by grades_code_key.
+SELECT id, track_id, name, code, sort_order, created_at, updated_at
+FROM grades
+WHERE code = :code;
+
+-- name: lookup_grades :many
+-- returns: GradeLookup
+-- Every grade's id, code, name, track and position, to preload into a dict.
+-- Served by a sequential scan: a handful of rows.
+-- explain: seq scan allowed, a catalog of a few rows
+SELECT id, code, name, track_id, sort_order
+FROM grades
+ORDER BY sort_order, id;
+
+-- name: upsert_grades :execrows
+-- Insert or update grades by code, one array per column (columns_of(rows)); a
+-- known row keeps its id. Counts only rows inserted or changed.
+-- Served by grades_code_key.
+INSERT INTO grades (id, track_id, name, code, sort_order)
+SELECT id, track_id, name, code, sort_order
+FROM unnest(
+    :id::text[], :track_id::text[], :name::text[], :code::text[],
+    :sort_order::smallint[]
+) AS g (id, track_id, name, code, sort_order)
+ON CONFLICT (code) DO UPDATE
+SET track_id = EXCLUDED.track_id,
+    name = EXCLUDED.name,
+    sort_order = EXCLUDED.sort_order
+WHERE (grades.track_id, grades.name, grades.sort_order)
+    IS DISTINCT FROM (EXCLUDED.track_id, EXCLUDED.name, EXCLUDED.sort_order);
+
+-- name: list_series :many
+-- returns: Series
+-- Every series, by code.
+-- Served by a sequential scan: a handful of rows.
+-- explain: seq scan allowed, a catalog of a few rows
+SELECT id, track_id, name, code, created_at, updated_at
+FROM series
+ORDER BY code, id;
+
+-- name: list_track_series :many
+-- returns: Series
+-- The series of one track, by code.
+-- Served by series_track_id_idx.
+SELECT id, track_id, name, code, created_at, updated_at
+FROM series
+WHERE track_id = :track_id
+ORDER BY code, id;
+
+-- name: find_series_by_code :opt
+-- returns: Series
+-- The series with this code ('D'), or None.
+-- Served by series_code_key.
+SELECT id, track_id, name, code, created_at, updated_at
+FROM series
+WHERE code = :code;
+
+-- name: lookup_series :many
+-- returns: SeriesLookup
+-- Every series' id, code and name, to preload into a dict.
+-- Served by a sequential scan: a handful of rows.
+-- explain: seq scan allowed, a catalog of a few rows
+SELECT id, code, name
+FROM series
+ORDER BY code, id;
+
+-- name: upsert_series :execrows
+-- Insert or update series by code, one array per column (columns_of(rows)); a
+-- known row keeps its id. Counts only rows inserted or changed.
+-- Served by series_code_key.
+INSERT INTO series (id, track_id, name, code)
+SELECT id, track_id, name, code
+FROM unnest(:id::text[], :track_id::text[], :name::text[], :code::text[])
+    AS s (id, track_id, name, code)
+ON CONFLICT (code) DO UPDATE
+SET track_id = EXCLUDED.track_id,
+    name = EXCLUDED.name
+WHERE (series.track_id, series.name)
+    IS DISTINCT FROM (EXCLUDED.track_id, EXCLUDED.name);
+
+-- name: list_subjects :many
+-- returns: Subject
+-- Every subject, by name.
+-- Served by subjects_name_key.
+SELECT id, name, short_name, category, created_at, updated_at
+FROM subjects
+ORDER BY name, id;
+
+-- name: find_subject_by_name :opt
+-- returns: Subject
+-- The subject with this exact name, or None.
+-- Served by subjects_name_key.
+SELECT id, name, short_name, category, created_at, updated_at
+FROM subjects
+WHERE name = :name;
+
+-- name: lookup_subjects :many
+-- returns: SubjectLookup
+-- Every subject's id, names and category, to preload into a dict.
+-- Served by a sequential scan: a few dozen rows.
+-- explain: seq scan allowed, a catalog of a few rows
+SELECT id, name, short_name, category
+FROM subjects
+ORDER BY name, id;
+
+-- name: upsert_subjects :execrows
+-- Insert or update subjects by name, one array per column (columns_of(rows)); a
+-- known row keeps its id. Counts only rows inserted or changed.
+-- Served by subjects_name_key.
+INSERT INTO subjects (id, name, short_name, category)
+SELECT id, name, short_name, category
+FROM unnest(:id::text[], :name::text[], :short_name::text[], :category::text[])
+    AS s (id, name, short_name, category)
+ON CONFLICT (name) DO UPDATE
+SET short_name = EXCLUDED.short_name,
+    category = EXCLUDED.category
+WHERE (subjects.short_name, subjects.category)
+    IS DISTINCT FROM (EXCLUDED.short_name, EXCLUDED.category);
