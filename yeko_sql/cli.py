@@ -6,8 +6,10 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import msgspec
+import psycopg
 
 from yeko_sql.devserver import DevServer
 from yeko_sql.errors import YekoSqlError
@@ -21,7 +23,16 @@ from yeko_sql.migrate import (
     rehash_migrations,
     rollback_migrations,
 )
+from yeko_sql.plans import (
+    explain_query,
+    format_plan_table,
+    guard_queries,
+    sample_params,
+    stale_plans,
+    write_plans,
+)
 from yeko_sql.registry import Registry
+from yeko_sql.resources import sql_dir
 from yeko_sql.stats import collect_health, format_report
 
 __all__ = ["main", "resolve_url"]
@@ -145,6 +156,55 @@ def _stats(args: argparse.Namespace) -> int:
     return 1 if args.strict and not report.ok else 0
 
 
+def _param_value(text: str) -> object:
+    """``-p key=value``: JSON when it parses (numbers, lists, null), else text."""
+    try:
+        return msgspec.json.decode(text)
+    except msgspec.DecodeError:
+        return text
+
+
+def _explain(args: argparse.Namespace) -> int:
+    registry = _load(args)
+    try:
+        query = registry[args.query]
+    except KeyError as exc:
+        print(f"yeko-sql: {exc.args[0]}", file=sys.stderr)
+        return 2
+    given = dict(pair.split("=", 1) for pair in args.param)
+    url = resolve_url(args.database_url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        params = (
+            {}
+            if set(given) >= set(query.params)
+            else sample_params(conn, registry, query)
+        )
+        params |= {key: _param_value(value) for key, value in given.items()}
+        report = explain_query(conn, query, params, runs=args.runs)
+    print(format_plan_table([report]), end="")
+    print()
+    print(report.shape, end="")
+    return 0 if report.ok else 1
+
+
+def _guardrails(args: argparse.Namespace) -> int:
+    registry = _load(args)
+    reports = guard_queries(resolve_url(args.database_url), registry, runs=args.runs)
+    print(format_plan_table(reports), end="")
+    plans_dir = Path(args.plans_dir) if args.plans_dir else sql_dir() / "plans"
+    failed = [r for r in reports if not r.ok]
+    if args.write_plans:
+        print(f"wrote {write_plans(reports, plans_dir)} plan shapes to {plans_dir}")
+        stale: list[str] = []
+    else:
+        stale = stale_plans(reports, plans_dir) if args.check_plans else []
+        for name in stale:
+            print(f"stale plan: {name} (run 'yeko-sql guardrails --write-plans')")
+    within = len(reports) - len(failed)
+    print(f"{within} of {len(reports)} budgeted queries within guardrails")
+    return 1 if failed or stale else 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     url = resolve_url(args.database_url, dbname="yeko_demo")
     applied = apply_migrations(url)
@@ -202,6 +262,47 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
             action="append",
             default=[],
             help="module whose Structs '-- returns:' may name (repeatable)",
+        )
+        handlers[name] = handler
+
+    for name, handler, text in (
+        ("explain", _explain, "one query's plan under EXPLAIN ANALYZE, judged"),
+        ("guardrails", _guardrails, "every budgeted query's plan, judged"),
+    ):
+        sub = commands.add_parser(name, help=text)
+        if name == "explain":
+            sub.add_argument("query", help="<namespace>.<query>")
+            sub.add_argument(
+                "-p",
+                "--param",
+                action="append",
+                default=[],
+                help="key=value (JSON values parse: 3, [1,2], null)",
+            )
+        else:
+            sub.add_argument(
+                "--write-plans",
+                action="store_true",
+                help="store each plan's shape beside the SQL",
+            )
+            sub.add_argument(
+                "--check-plans",
+                action="store_true",
+                help="fail when a stored plan shape is stale",
+            )
+            sub.add_argument("--plans-dir", help="default: sql/plans")
+        sub.add_argument(
+            "paths", nargs="*", help="folders or .sql files (default: ours)"
+        )
+        sub.add_argument(
+            "--models",
+            action="append",
+            default=[],
+            help="module of Structs '-- returns:' may name (repeatable)",
+        )
+        sub.add_argument("--database-url", help="default: DATABASE_URL, else local")
+        sub.add_argument(
+            "--runs", type=int, default=5, help="EXPLAIN ANALYZE runs each"
         )
         handlers[name] = handler
 

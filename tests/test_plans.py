@@ -1,0 +1,180 @@
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.fix_sqlfiles import SqlDir
+from yeko_sql.cli import main
+from yeko_sql.loader import load_queries
+from yeko_sql.plans import guard_queries, stale_plans, write_plans
+
+QUERIES = """
+-- name: get_item_by_k :opt
+-- budget: 50ms
+-- An item by its indexed key.
+SELECT id, k, v FROM items WHERE k = :k;
+
+-- name: list_items_by_v :many
+-- budget: 50ms
+-- Items by an unindexed column: a sequential scan of a big table.
+SELECT id, k, v FROM items WHERE v = :v ORDER BY id;
+
+-- name: list_items_by_v_allowed :many
+-- budget: 50ms
+-- explain: seqscan=items
+-- The same scan, allowed by name.
+SELECT id, k, v FROM items WHERE v = :v ORDER BY id;
+
+-- name: count_items_by_k :scalar
+-- budget: 50ms
+-- explain: index-only
+-- Answered from the index alone.
+SELECT count(*) FROM items WHERE k < :k;
+
+-- name: delete_item :execrows
+-- budget: 50ms
+-- Explained in a rolled-back transaction: nothing is deleted.
+DELETE FROM items WHERE k = :k;
+
+-- name: count_items :scalar
+-- No budget: not guarded.
+SELECT count(*) FROM items;
+"""
+SAMPLES = """
+-- name: sample_k :scalar
+SELECT k FROM items ORDER BY k LIMIT 1 OFFSET 500;
+
+-- name: sample_v :scalar
+SELECT 7;
+"""
+
+
+@pytest.fixture
+def items(pg: psycopg.Connection, sql_dir: SqlDir) -> SqlDir:
+    pg.execute(
+        "CREATE TABLE items (id int PRIMARY KEY, k int NOT NULL, v int NOT NULL)"
+    )
+    pg.execute(
+        "INSERT INTO items SELECT g, g * 2, g % 100 FROM generate_series(1, 30000) g"
+    )
+    pg.execute("CREATE INDEX items_k_idx ON items (k)")
+    pg.execute("VACUUM ANALYZE items")
+    sql_dir.write("items.sql", QUERIES)
+    sql_dir.write("samples.sql", SAMPLES)
+    return sql_dir
+
+
+def test_budgeted_queries_are_explained_and_judged(
+    items: SqlDir, database_url: str
+) -> None:
+    reports = {
+        r.query: r
+        for r in guard_queries(database_url, load_queries(items.path), runs=2)
+    }
+    assert set(reports) == {
+        "items.get_item_by_k",
+        "items.list_items_by_v",
+        "items.list_items_by_v_allowed",
+        "items.count_items_by_k",
+        "items.delete_item",
+    }
+    assert reports["items.get_item_by_k"].ok
+    assert "items_k_idx" in reports["items.get_item_by_k"].summary
+    scan = reports["items.list_items_by_v"]
+    assert not scan.ok
+    assert "sequential scan of items (30,000 rows)" in scan.problems[0]
+    assert reports["items.list_items_by_v_allowed"].ok
+    assert reports["items.count_items_by_k"].ok
+    assert "Index Only Scan" in reports["items.count_items_by_k"].shape
+
+
+def test_explaining_a_write_changes_nothing(
+    items: SqlDir, database_url: str, pg: psycopg.Connection
+) -> None:
+    guard_queries(database_url, load_queries(items.path), runs=3)
+    row = pg.execute("SELECT count(*) FROM items").fetchone()
+    assert row == (30000,)
+
+
+def test_a_budget_overrun_is_a_problem(
+    items: SqlDir, database_url: str, pg: psycopg.Connection
+) -> None:
+    items.write(
+        "items.sql",
+        QUERIES.replace(
+            "-- budget: 50ms\n-- explain: seqscan",
+            "-- budget: 1us\n-- explain: seqscan",
+        ),
+    )
+    reports = {
+        r.query: r
+        for r in guard_queries(database_url, load_queries(items.path), runs=1)
+    }
+    assert (
+        "over its budget of 0.001 ms"
+        in reports["items.list_items_by_v_allowed"].problems[0]
+    )
+
+
+def test_plan_shapes_are_written_beside_the_sql_and_go_stale_on_change(
+    items: SqlDir, database_url: str, tmp_path: Path, pg: psycopg.Connection
+) -> None:
+    plans = tmp_path / "plans"
+    registry = load_queries(items.path)
+    reports = guard_queries(database_url, registry, runs=1)
+    assert write_plans(reports, plans) == 5
+    shape = (plans / "items.get_item_by_k.plan").read_text()
+    assert "items_k_idx on items" in shape
+    assert "cost" not in shape
+    assert stale_plans(reports, plans) == []
+    pg.execute("DROP INDEX items_k_idx")
+    changed = guard_queries(database_url, registry, runs=1)
+    assert "items.get_item_by_k" in stale_plans(changed, plans)
+
+
+def test_cli_explain_prints_the_summary_and_the_shape(
+    items: SqlDir, database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [
+        "explain",
+        "items.get_item_by_k",
+        str(items.path),
+        "--database-url",
+        database_url,
+    ]
+    assert main([*argv, "-p", "k=42", "--runs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "| items.get_item_by_k |" in out
+    assert "Index Scan using items_k_idx on items" in out
+    assert (
+        main(
+            [
+                "explain",
+                "items.list_items_by_v",
+                str(items.path),
+                "--database-url",
+                database_url,
+                "--runs",
+                "1",
+            ]
+        )
+        == 1
+    )
+
+
+def test_cli_guardrails_fails_on_a_problem_or_a_missing_sample(
+    items: SqlDir, database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [
+        "guardrails",
+        str(items.path),
+        "--database-url",
+        database_url,
+        "--runs",
+        "1",
+    ]
+    assert main(argv) == 1
+    assert "4 of 5 budgeted queries within guardrails" in capsys.readouterr().out
+    (items.path / "samples.sql").write_text("-- name: sample_k :scalar\nSELECT 2;\n")
+    assert main(argv) == 2
+    assert "no sample for parameter 'v'" in capsys.readouterr().err
