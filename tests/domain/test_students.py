@@ -1,0 +1,243 @@
+from datetime import date
+
+import msgspec
+import psycopg
+import pytest
+
+from tests.fix_domain import World, new_id
+from yeko_sql.database import Database
+from yeko_sql.domain.students import StudentInsert
+from yeko_sql.errors import NoRowError
+
+
+def _enroll(pg: psycopg.Connection, world: World, student_id: str, status: str) -> str:
+    school = world.first
+    enrollment_id = new_id()
+    pg.execute(
+        "INSERT INTO enrollments (id, school_id, student_id, class_id, school_year_id,"
+        " status, confirmed_at)"
+        " VALUES (%s, %s, %s, %s, %s, %s, CASE WHEN %s = 'confirmed' THEN now() END)",
+        [
+            enrollment_id,
+            school.school_id,
+            student_id,
+            school.class_ids["6e A"],
+            school.school_year_id,
+            status,
+            status,
+        ],
+    )
+    return enrollment_id
+
+
+def test_create_student_returns_the_row_with_its_generated_full_name(
+    db: Database, world: World
+) -> None:
+    new = StudentInsert(
+        school_id=world.first.school_id,
+        matricule="NEW001",
+        first_name="Jean",
+        last_name="Yao",
+        gender="M",
+    )
+    student = db.students.create_student(**msgspec.structs.asdict(new))
+    assert (student.id, student.full_name, student.status) == (
+        new.id,
+        "Yao Jean",
+        "active",
+    )
+    assert student.birth_date is None
+    assert db.students.get_student(id=new.id, school_id=new.school_id) == student
+
+
+def test_a_taken_matricule_raises_unique_violation(db: Database, world: World) -> None:
+    taken = StudentInsert(
+        school_id=world.first.school_id,
+        matricule="0100000X",
+        first_name="A",
+        last_name="B",
+    )
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        db.students.create_student(**msgspec.structs.asdict(taken))
+
+
+def test_upsert_students_inserts_new_updates_changed_and_skips_unchanged(
+    db: Database, world: World
+) -> None:
+    school_id = world.first.school_id
+    rows = [
+        StudentInsert(
+            school_id=school_id,
+            matricule="0100000X",
+            first_name="Awa0",
+            last_name="Kouassi0",
+            birth_date=date(2010, 1, 1),
+            gender="M",
+        ),
+        StudentInsert(
+            school_id=school_id,
+            matricule="0100001X",
+            first_name="Renamed",
+            last_name="Kouassi1",
+            birth_date=date(2010, 1, 2),
+            gender="F",
+        ),
+        StudentInsert(
+            school_id=school_id, matricule="NEW-1", first_name="Ali", last_name="Traore"
+        ),
+    ]
+    changed = db.students.upsert_students(
+        school_id=school_id,
+        ids=[r.id for r in rows],
+        matricules=[r.matricule for r in rows],
+        first_names=[r.first_name for r in rows],
+        last_names=[r.last_name for r in rows],
+        birth_dates=[r.birth_date for r in rows],
+        genders=[r.gender for r in rows],
+    )
+    assert changed == 2
+    renamed = db.students.find_student_by_matricule(
+        school_id=school_id, matricule="0100001X"
+    )
+    assert renamed is not None
+    assert (renamed.id, renamed.full_name) == (
+        world.first.student_ids[1],
+        "Kouassi1 Renamed",
+    )
+    added = db.students.find_student_by_matricule(
+        school_id=school_id, matricule="NEW-1"
+    )
+    assert added is not None
+    assert added.id == rows[2].id
+
+
+def test_unknown_or_other_school_students_are_not_found(
+    db: Database, world: World
+) -> None:
+    mine, theirs = world.schools
+    with pytest.raises(NoRowError):
+        db.students.get_student(id="x" * 21, school_id=mine.school_id)
+    with pytest.raises(NoRowError):
+        db.students.get_student(id=theirs.student_ids[0], school_id=mine.school_id)
+    with pytest.raises(NoRowError):
+        db.students.get_student_profile(
+            id=theirs.student_ids[0], school_id=mine.school_id
+        )
+    assert (
+        db.students.find_student_by_matricule(
+            school_id=mine.school_id, matricule="0200000X"
+        )
+        is None
+    )
+
+
+def test_list_students_pages_by_name_and_filters_by_prefix(
+    db: Database, world: World
+) -> None:
+    school_id = world.first.school_id
+    first = db.students.list_students(
+        school_id=school_id, status=None, search=None, page=1, page_size=30
+    )
+    assert first.total == 100
+    names = [s.full_name for s in first.items]
+    assert names == sorted(names)
+    found = db.students.list_students(
+        school_id=school_id, status="active", search="kouassi1", page=1, page_size=50
+    )
+    # Kouassi1, Kouassi10..19, Kouassi100 does not exist (ids 0..99).
+    assert found.total == 11
+    assert all(s.full_name.startswith("Kouassi1") for s in found.items)
+    by_matricule = db.students.list_students(
+        school_id=school_id, status=None, search="0100042X", page=1, page_size=5
+    )
+    assert [s.id for s in by_matricule.items] == [world.first.student_ids[42]]
+
+
+def test_an_offset_past_the_end_still_reports_the_total(
+    db: Database, world: World
+) -> None:
+    page = db.students.list_students(
+        school_id=world.first.school_id, status=None, search=None, page=99, page_size=10
+    )
+    assert page.items == []
+    assert page.total == 100
+
+
+def test_lookup_students_maps_matricules_to_ids_of_one_school(
+    db: Database, world: World
+) -> None:
+    refs = db.students.lookup_students(
+        school_id=world.first.school_id, matricules=["0100003X", "0200003X", "nope"]
+    )
+    assert {r.matricule: r.id for r in refs} == {"0100003X": world.first.student_ids[3]}
+
+
+def test_profile_without_an_enrollment_has_none_columns(
+    db: Database, world: World
+) -> None:
+    school = world.first
+    profile = db.students.get_student_profile(
+        id=school.student_ids[0], school_id=school.school_id
+    )
+    assert profile.full_name == "Kouassi0 Awa0"
+    assert profile.enrollment_id is None
+    assert profile.class_name is None
+
+
+def test_profile_prefers_the_confirmed_enrollment_of_the_active_year(
+    db: Database, world: World, pg: psycopg.Connection
+) -> None:
+    school = world.first
+    student_id = school.student_ids[0]
+    _enroll(pg, world, student_id, "pending")
+    confirmed = _enroll(pg, world, student_id, "confirmed")
+    profile = db.students.get_student_profile(id=student_id, school_id=school.school_id)
+    assert profile.enrollment_id == confirmed
+    assert (profile.enrollment_status, profile.class_name, profile.grade_code) == (
+        "confirmed",
+        "6e A",
+        "6EME",
+    )
+    assert profile.series_code is None
+    assert profile.school_year_id == school.school_year_id
+
+
+def test_update_student_status_changes_only_this_schools_rows(
+    db: Database, world: World
+) -> None:
+    mine, theirs = world.schools
+    changed = db.students.update_student_status(
+        school_id=mine.school_id,
+        status="graduated",
+        ids=[mine.student_ids[0], mine.student_ids[1], theirs.student_ids[0]],
+    )
+    assert changed == 2
+    again = db.students.update_student_status(
+        school_id=mine.school_id, status="graduated", ids=[mine.student_ids[0]]
+    )
+    assert again == 0
+    other = db.students.get_student(
+        id=theirs.student_ids[0], school_id=theirs.school_id
+    )
+    assert other.status == "active"
+
+
+def test_withdraw_students_cancels_their_current_enrollments(
+    db: Database, world: World, pg: psycopg.Connection
+) -> None:
+    school = world.first
+    student_id = school.student_ids[0]
+    enrollment_id = _enroll(pg, world, student_id, "confirmed")
+    assert (
+        db.students.withdraw_students(school_id=school.school_id, ids=[student_id]) == 1
+    )
+    student = db.students.get_student(id=student_id, school_id=school.school_id)
+    assert student.status == "withdrawn"
+    status, cancelled_at = pg.execute(
+        "SELECT status, cancelled_at FROM enrollments WHERE id = %s", [enrollment_id]
+    ).fetchone() or (None, None)
+    assert status == "cancelled"
+    assert cancelled_at is not None
+    assert (
+        db.students.withdraw_students(school_id=school.school_id, ids=[student_id]) == 0
+    )
