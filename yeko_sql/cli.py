@@ -11,6 +11,7 @@ from pathlib import Path
 import msgspec
 import psycopg
 
+from yeko_sql.commands import check_command, describe_command
 from yeko_sql.devserver import DevServer
 from yeko_sql.errors import YekoSqlError
 from yeko_sql.executor import Runner
@@ -147,6 +148,16 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check(args: argparse.Namespace) -> int:
+    url = resolve_url(args.database_url)
+    return check_command(args.paths, url, models=args.models)
+
+
+def _describe(args: argparse.Namespace) -> int:
+    url = resolve_url(args.database_url)
+    return describe_command(args.paths, url, models=args.models, as_json=args.json)
+
+
 def _stats(args: argparse.Namespace) -> int:
     report = collect_health(resolve_url(args.database_url), top=args.top)
     if args.json:
@@ -263,6 +274,25 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
             default=[],
             help="module whose Structs '-- returns:' may name (repeatable)",
         )
+        handlers[name] = handler
+
+    for name, handler, text in (
+        ("check", _check, "verify every query against the migrated schema"),
+        ("describe", _describe, "what every query takes and returns (--json)"),
+    ):
+        sub = commands.add_parser(name, help=text)
+        sub.add_argument(
+            "paths", nargs="*", help="folders or .sql files (default: ours)"
+        )
+        sub.add_argument(
+            "--models",
+            action="append",
+            default=[],
+            help="module of Structs '-- returns:' may name (repeatable)",
+        )
+        sub.add_argument("--database-url", help="a migrated database (default: local)")
+        if name == "describe":
+            sub.add_argument("--json", action="store_true", help="versioned JSON")
         handlers[name] = handler
 
     for name, handler, text in (

@@ -26,7 +26,15 @@ from psycopg.abc import Buffer
 from yeko_sql.errors import RowDecodeError
 from yeko_sql.pagination import TOTAL_COLUMN
 
-__all__ = ["StructRows", "column_python_type", "derive_struct"]
+__all__ = [
+    "StructRows",
+    "column_python_type",
+    "derive_struct",
+    "describe_type",
+    "fits",
+    "pg_type_name",
+    "strip_none",
+]
 
 RowMaker = Callable[[Sequence[Any]], Any]
 
@@ -97,7 +105,8 @@ _PYTHON = {
 _NEEDS_CONVERT = (mi.StructType, mi.TypedDictType, mi.DataclassType)
 
 
-def _strip_none(t: mi.Type) -> tuple[mi.Type, bool]:
+def strip_none(t: mi.Type) -> tuple[mi.Type, bool]:
+    """Split ``T | None`` into ``(T, True)``; anything else into ``(t, False)``."""
     if isinstance(t, mi.UnionType):
         rest = [m for m in t.types if not isinstance(m, mi.NoneType)]
         if len(rest) == 1:
@@ -106,12 +115,13 @@ def _strip_none(t: mi.Type) -> tuple[mi.Type, bool]:
     return t, False
 
 
-def _fits(oid: int, t: mi.Type) -> bool:
-    t, _ = _strip_none(t)
+def fits(oid: int, t: mi.Type) -> bool:
+    """Whether psycopg's value for a column of type *oid* can be a field of type *t*."""
+    t, _ = strip_none(t)
     if isinstance(t, mi.AnyType):
         return True
     if isinstance(t, mi.UnionType):
-        return any(_fits(oid, m) for m in t.types if not isinstance(m, mi.NoneType))
+        return any(fits(oid, m) for m in t.types if not isinstance(m, mi.NoneType))
     if oid in _ARRAYS:
         if not isinstance(t, mi.ListType | mi.TupleType | mi.VarTupleType):
             return False
@@ -120,7 +130,7 @@ def _fits(oid: int, t: mi.Type) -> bool:
             if isinstance(t, mi.ListType | mi.VarTupleType)
             else mi.AnyType()
         )
-        return _fits(_ARRAYS[oid], item)
+        return fits(_ARRAYS[oid], item)
     accepted = _SCALARS.get(oid)
     return accepted is None or isinstance(t, accepted)  # unknown OIDs: trust the Struct
 
@@ -129,7 +139,7 @@ def _needs_convert(oid: int, t: mi.Type) -> bool:
     """Whether psycopg's value must go through msgspec.convert (jsonb -> Struct)."""
     if oid not in (114, 3802, 199, 3807):
         return False
-    t, _ = _strip_none(t)
+    t, _ = strip_none(t)
     if isinstance(t, _NEEDS_CONVERT):
         return True
     if isinstance(t, mi.ListType | mi.DictType):
@@ -138,8 +148,9 @@ def _needs_convert(oid: int, t: mi.Type) -> bool:
     return isinstance(t, mi.UnionType)
 
 
-def _describe(t: mi.Type) -> str:
-    t, optional = _strip_none(t)
+def describe_type(t: mi.Type) -> str:
+    """A field type as users write it: ``datetime | None``, ``Literal['a']``."""
+    t, optional = strip_none(t)
     name = _PYTHON.get(type(t), type(t).__name__.removesuffix("Type").lower())
     if isinstance(t, mi.StructType):
         name = t.cls.__name__
@@ -295,14 +306,14 @@ class StructRows:
                     f"column {column!r} has no field in {struct.__name__}; "
                     f"add a field or drop the column (fields: {', '.join(fields)})",
                 )
-            if not _fits(oid, field.type):
+            if not fits(oid, field.type):
                 raise RowDecodeError(
                     self.query,
                     column,
                     field.name,
-                    f"column {column!r} ({_pg_name(oid)}) does not fit "
-                    f"{struct.__name__}.{field.name} ({_describe(field.type)}); "
-                    f"make the field '{_describe_oid(oid)}'",
+                    f"column {column!r} ({pg_type_name(oid)}) does not fit "
+                    f"{struct.__name__}.{field.name} ({describe_type(field.type)}); "
+                    f"make the field '{_python_type_label(oid)}'",
                 )
             conv = None
             if _needs_convert(oid, field.type):
@@ -410,12 +421,13 @@ _PG_NAMES = {
 }
 
 
-def _pg_name(oid: int) -> str:
+def pg_type_name(oid: int) -> str:
+    """The short PostgreSQL name of a type OID (``timestamptz``, ``text[]``)."""
     if oid in _ARRAYS:
         return _PG_NAMES.get(_ARRAYS[oid], str(_ARRAYS[oid])) + "[]"
     return _PG_NAMES.get(oid, f"oid {oid}")
 
 
-def _describe_oid(oid: int) -> str:
+def _python_type_label(oid: int) -> str:
     t = column_python_type(oid)
     return getattr(t, "__name__", str(t)) if t is not Any else "Any"

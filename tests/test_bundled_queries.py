@@ -1,0 +1,21 @@
+"""Every bundled query passes ``check``: described, compared with its Struct, linted.
+
+The registry is loaded at collection time, so a query file that does not load
+fails the collection loudly, naming the file and line.
+"""
+
+import psycopg
+import pytest
+
+from yeko_sql.check import check_connection
+from yeko_sql.compiler import Query
+from yeko_sql.loader import load_queries
+
+QUERIES = list(load_queries())
+
+
+@pytest.mark.parametrize("query", QUERIES, ids=[q.qualname for q in QUERIES])
+def test_bundled_query_checks_out(query: Query[object], pg: psycopg.Connection) -> None:
+    report = check_connection([query], pg)
+    if report.problems:
+        pytest.fail("\n".join(str(p) for p in report.problems), pytrace=False)

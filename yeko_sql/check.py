@@ -1,0 +1,292 @@
+"""Check every query against a migrated database: result vs Struct, then the rules.
+
+``check`` describes each query (``yeko_sql.describe``), then compares its
+result columns with the fields of its ``-- returns:`` Struct, the way the row
+decoder will: every column needs a field, every field without a default
+needs a column, each column's type must fit its field, and a column that can
+be NULL needs a field that takes None. Parameters are checked where the
+runtime binds them itself (``:page``/``:keyset`` ``limit`` and ``offset``
+are ints). Then the lint rules of ``yeko_sql.rules`` run. Each problem is one
+line, ``<path>:<line>: <what>; <how to fix it>``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any, Literal
+
+import msgspec
+import psycopg
+from msgspec import inspect as mi
+
+from yeko_sql.compiler import Query
+from yeko_sql.describe import ColumnInfo, QueryDescription, describe_connection
+from yeko_sql.errors import SchemaMismatchError
+from yeko_sql.kinds import Kind
+from yeko_sql.pagination import TOTAL_COLUMN
+from yeko_sql.pgcatalog import Catalog, load_catalog
+from yeko_sql.rows import describe_type, fits, pg_type_name, strip_none
+from yeko_sql.rules import lint
+from yeko_sql.sqlast import parse_query
+
+__all__ = [
+    "CheckReport",
+    "Problem",
+    "check",
+    "check_connection",
+    "check_params",
+    "compare",
+]
+
+_INTEGERS = frozenset({20, 21, 23})  # int8, int2, int4
+_PAGING = {Kind.PAGE: ("limit", "offset"), Kind.KEYSET: ("limit",)}
+
+
+class Problem(msgspec.Struct, frozen=True, kw_only=True):
+    """One thing wrong with one query, at a file line."""
+
+    path: str
+    line: int
+    query: str  # namespace.name
+    check: Literal["describe", "columns", "params", "rule"]
+    message: str  # '<what>; <how to fix it>', without the path
+    rule: str = ""
+    column: str = ""
+    field: str = ""
+    detail: str = ""  # why describe judged as it did (nullability reason)
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+class CheckReport(msgspec.Struct, frozen=True, kw_only=True):
+    """The problems of every query checked; empty when all is well."""
+
+    schema_version: int = 1
+    queries: int
+    problems: tuple[Problem, ...]
+
+    @property
+    def ok(self) -> bool:
+        """Whether no query has a problem."""
+        return not self.problems
+
+
+def check(queries: Iterable[Query[object]], conninfo: str) -> CheckReport:
+    """Check *queries* (a ``Registry`` or any iterable) on a new connection."""
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        return check_connection(queries, conn)
+
+
+def check_connection(
+    queries: Iterable[Query[object]], conn: psycopg.Connection[Any]
+) -> CheckReport:
+    """Check *queries* on *conn*, an idle autocommit connection."""
+    queries = list(queries)
+    catalog = load_catalog(conn)
+    report = describe_connection(queries, conn, catalog=catalog)
+    problems = [
+        problem
+        for query, described in zip(queries, report.queries, strict=True)
+        for problem in _check_one(query, described, catalog)
+    ]
+    return CheckReport(queries=len(queries), problems=tuple(problems))
+
+
+def _check_one(
+    query: Query[object], described: QueryDescription, catalog: Catalog
+) -> list[Problem]:
+    if described.error is not None:
+        error = described.error
+        message = f"{error.message}; {error.hint}" if error.hint else error.message
+        return [
+            Problem(
+                path=error.path,
+                line=error.line,
+                query=query.qualname,
+                check="describe",
+                message=f"the server refused {query.name!r}: {message}",
+                detail=error.sqlstate,
+            )
+        ]
+    problems = [
+        Problem(
+            path=e.path,
+            line=e.line,
+            query=query.qualname,
+            check="columns",
+            message=e.problem,
+            column=e.column,
+            field=e.field,
+            detail=_why(described, e.column),
+        )
+        for e in compare(query, described)
+    ]
+    problems += check_params(query, described)
+    problems += [
+        Problem(
+            path=query.path,
+            line=v.line,
+            query=query.qualname,
+            check="rule",
+            rule=v.rule,
+            message=v.message(),
+        )
+        for v in lint(query, parse_query(query), catalog)
+    ]
+    return problems
+
+
+def _why(described: QueryDescription, column: str) -> str:
+    found = [c.why for c in described.columns if c.name == column]
+    return found[0] if found else ""
+
+
+def compare(
+    query: Query[object], described: QueryDescription
+) -> list[SchemaMismatchError]:
+    """How the described result fails to fit *query*'s ``-- returns:`` Struct."""
+    columns = list(described.columns)
+    if query.kind is Kind.SCALAR:
+        return _scalar(query, columns)
+    if not query.kind.returns_rows:
+        return []
+    problems = [
+        _mismatch(
+            query,
+            columns[0].line if columns else query.line,
+            name,
+            "",
+            f"column {name!r} appears {count} times; give each its own alias",
+        )
+        for name, count in Counter(c.name for c in columns).items()
+        if count > 1
+    ]
+    struct = query.returns
+    if query.kind is Kind.PAGE:
+        if TOTAL_COLUMN not in {c.name for c in columns}:
+            problems.append(
+                _mismatch(
+                    query,
+                    query.line,
+                    TOTAL_COLUMN,
+                    "",
+                    f"a :page query must select 'count(*) OVER () AS"
+                    f" {TOTAL_COLUMN}'; add it to the select list",
+                )
+            )
+        if struct is None or TOTAL_COLUMN not in getattr(
+            struct, "__struct_fields__", ()
+        ):
+            columns = [c for c in columns if c.name != TOTAL_COLUMN]
+    if struct is None:
+        return problems
+    info = mi.type_info(struct)
+    if not isinstance(info, mi.StructType):
+        return problems
+    fields = {f.name: f for f in info.fields}
+    owner = struct.__name__
+    for column in columns:
+        field = fields.get(column.name)
+        if field is None:
+            problems.append(_no_field(query, column, owner, list(fields)))
+            continue
+        problem = _field_problem(column, owner, field)
+        if problem:
+            problems.append(
+                _mismatch(query, column.line, column.name, field.name, problem)
+            )
+    selected = {c.name for c in columns}
+    problems += [
+        _mismatch(
+            query,
+            query.line,
+            "",
+            field.name,
+            f"{owner}.{field.name} has no column in the result (columns:"
+            f" {', '.join(c.name for c in columns)}); select it or give the"
+            " field a default",
+        )
+        for field in info.fields
+        if field.required and field.name not in selected
+    ]
+    return problems
+
+
+def _mismatch(
+    query: Query[object], line: int, column: str, field: str, problem: str
+) -> SchemaMismatchError:
+    return SchemaMismatchError(query.path, line, column, field, problem)
+
+
+def _no_field(
+    query: Query[object], column: ColumnInfo, owner: str, fields: list[str]
+) -> SchemaMismatchError:
+    return _mismatch(
+        query,
+        column.line,
+        column.name,
+        "",
+        f"column {column.name!r} has no field in {owner}; add a field or drop the"
+        f" column (fields: {', '.join(fields)})",
+    )
+
+
+def _pg(column: ColumnInfo) -> str:
+    short = pg_type_name(column.type_oid)
+    return column.pg_type if short.startswith("oid ") else short
+
+
+def _field_problem(column: ColumnInfo, owner: str, field: mi.Field) -> str:
+    _, optional = strip_none(field.type)
+    any_type = isinstance(field.type, mi.AnyType)
+    wanted = describe_type(field.type)
+    where = f"{owner}.{field.name} ({wanted})"
+    if not fits(column.type_oid, field.type):
+        null = " | None" if column.nullable else ""
+        return (
+            f"column {column.name!r} ({_pg(column)}) does not fit {where};"
+            f" make the field '{column.python_type}{null}'"
+        )
+    if column.nullable and not optional and not any_type:
+        return (
+            f"column {column.name!r} ({_pg(column)}, nullable) does not fit {where};"
+            f" make the field '{wanted} | None'"
+        )
+    return ""
+
+
+def _scalar(
+    query: Query[object], columns: list[ColumnInfo]
+) -> list[SchemaMismatchError]:
+    if len(columns) == 1:
+        return []
+    names = ", ".join(c.name for c in columns) or "none"
+    return [
+        _mismatch(
+            query,
+            query.line,
+            "",
+            "",
+            f":scalar query {query.name!r} returns its first column only but selects"
+            f" {len(columns)} ({names}); select one column, or use :one",
+        )
+    ]
+
+
+def check_params(query: Query[object], described: QueryDescription) -> list[Problem]:
+    """Parameters the runtime binds itself must have the type it binds."""
+    return [
+        Problem(
+            path=query.path,
+            line=query.line,
+            query=query.qualname,
+            check="params",
+            message=f"parameter {param.name!r} is {param.pg_type}, but"
+            f" {query.kind.annotation} binds an int; compare it with an"
+            f" integer or cast it: ':{param.name}::int'",
+        )
+        for param in described.params
+        if param.name in _PAGING.get(query.kind, ()) and param.type_oid not in _INTEGERS
+    ]

@@ -1,0 +1,210 @@
+"""What ``describe`` and the lint rules read from the PostgreSQL catalog.
+
+``load_catalog`` reads every table and view of the user's schemas once: columns
+and their ``NOT NULL``, unique keys (primary keys, unique constraints and unique
+indexes, with the predicate of a partial one), and which tables are
+school-owned. ``type_names`` turns type OIDs and modifiers into
+``format_type`` names in one more query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+
+__all__ = [
+    "Catalog",
+    "Column",
+    "Table",
+    "TypeName",
+    "UniqueKey",
+    "load_catalog",
+    "type_names",
+]
+
+TENANT_COLUMN = "school_id"
+TENANT_TABLE = "schools"
+
+_TABLES = """
+SELECT c.oid::int8, n.nspname, c.relname
+FROM pg_class AS c
+JOIN pg_namespace AS n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\\_%'
+"""
+_COLUMNS = """
+SELECT a.attrelid::int8, a.attnum, a.attname, a.attnotnull, a.atttypid::int8
+FROM pg_attribute AS a
+WHERE a.attrelid = ANY(%s::int8[]::oid[])
+  AND a.attnum > 0
+  AND NOT a.attisdropped
+ORDER BY a.attrelid, a.attnum
+"""
+_UNIQUE = """
+SELECT i.indrelid::int8, x.relname, i.indisprimary, i.indkey::int2[],
+       pg_get_expr(i.indpred, i.indrelid), i.indexprs IS NOT NULL,
+       i.indnullsnotdistinct
+FROM pg_index AS i
+JOIN pg_class AS x ON x.oid = i.indexrelid
+WHERE i.indrelid = ANY(%s::int8[]::oid[])
+  AND i.indisunique
+ORDER BY i.indrelid, NOT i.indisprimary, x.relname
+"""
+_TENANT_KEYS = """
+SELECT f.conrelid::int8
+FROM pg_constraint AS f
+JOIN pg_attribute AS a ON a.attrelid = f.conrelid AND a.attnum = f.conkey[1]
+WHERE f.contype = 'f'
+  AND cardinality(f.conkey) = 1
+  AND a.attname = %s
+  AND a.attnotnull
+  AND f.confrelid = ANY(%s::int8[]::oid[])
+"""
+_TYPES = """
+SELECT u.oid::int8, u.mod, format_type(u.oid, nullif(u.mod, -1)),
+       t.typelem::int8, t.typcategory = 'A'
+FROM unnest(%s::int8[], %s::int4[]) AS u (oid, mod)
+JOIN pg_type AS t ON t.oid = u.oid::oid
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """A table column: its name, ``NOT NULL`` and type OID."""
+
+    name: str
+    number: int
+    notnull: bool
+    type_oid: int
+
+
+@dataclass(frozen=True, slots=True)
+class UniqueKey:
+    """A primary key, unique constraint or unique index, by column names.
+
+    ``predicate`` is the ``WHERE`` of a partial index, as PostgreSQL prints it;
+    ``expression`` is true when a key part is an expression, not a column;
+    ``nulls_not_distinct`` when NULLs count as equal (PostgreSQL 15).
+    """
+
+    name: str
+    columns: tuple[str, ...]
+    primary: bool
+    predicate: str | None
+    expression: bool
+    nulls_not_distinct: bool = False
+
+
+@dataclass(slots=True)
+class Table:
+    """A table or view of the user's schemas."""
+
+    oid: int
+    schema: str
+    name: str
+    columns: dict[str, Column] = field(default_factory=dict)
+    by_number: dict[int, Column] = field(default_factory=dict)
+    unique_keys: list[UniqueKey] = field(default_factory=list)
+    school_owned: bool = False
+
+    @property
+    def qualname(self) -> str:
+        """``schema.name``, or just the name in ``public``."""
+        return self.name if self.schema == "public" else f"{self.schema}.{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class TypeName:
+    """A type as ``format_type`` names it, with its element type when an array."""
+
+    oid: int
+    typmod: int
+    name: str
+    element_oid: int
+    is_array: bool
+
+
+class Catalog:
+    """The user's tables by OID and by name, resolved along ``search_path``."""
+
+    def __init__(self, tables: Iterable[Table], search_path: Iterable[str]) -> None:
+        self.tables = {table.oid: table for table in tables}
+        self.search_path = tuple(search_path)
+        self._by_name: dict[tuple[str, str], Table] = {
+            (t.schema, t.name): t for t in self.tables.values()
+        }
+
+    def find(self, name: str, schema: str | None = None) -> Table | None:
+        """The table *name* in *schema*, or the first found along ``search_path``."""
+        if schema is not None:
+            return self._by_name.get((schema, name))
+        for candidate in self.search_path:
+            table = self._by_name.get((candidate, name))
+            if table is not None:
+                return table
+        return None
+
+    def column(self, table_oid: int, number: int) -> tuple[Table, Column] | None:
+        """The table and column that ``ftable``/``ftablecol`` point to."""
+        table = self.tables.get(table_oid)
+        column = table.by_number.get(number) if table is not None else None
+        return (table, column) if table is not None and column is not None else None
+
+
+def load_catalog(conn: psycopg.Connection[Any]) -> Catalog:
+    """Read the tables, columns, unique keys and school-owned tables of *conn*.
+
+    A table is school-owned when it has a ``NOT NULL school_id`` column with a
+    foreign key to a table named ``schools`` (so ``jobs``, whose ``school_id``
+    may be NULL, is not).
+    """
+    tables = {
+        oid: Table(oid=oid, schema=schema, name=name)
+        for oid, schema, name in conn.execute(_TABLES).fetchall()
+    }
+    oids = list(tables)
+    for relid, number, name, notnull, type_oid in conn.execute(_COLUMNS, [oids]):
+        column = Column(name=name, number=number, notnull=notnull, type_oid=type_oid)
+        tables[relid].columns[name] = column
+        tables[relid].by_number[number] = column
+    for relid, name, primary, keys, predicate, expression, nnd in conn.execute(
+        _UNIQUE, [oids]
+    ):
+        table = tables[relid]
+        columns = tuple(table.by_number[k].name for k in keys if k in table.by_number)
+        table.unique_keys.append(
+            UniqueKey(
+                name=name,
+                columns=columns,
+                primary=primary,
+                predicate=predicate,
+                expression=expression or 0 in keys,
+                nulls_not_distinct=nnd,
+            )
+        )
+    tenants = [t.oid for t in tables.values() if t.name == TENANT_TABLE]
+    for (relid,) in conn.execute(_TENANT_KEYS, [TENANT_COLUMN, tenants]):
+        if relid in tables:
+            tables[relid].school_owned = True
+    row = conn.execute("SELECT current_schemas(false)").fetchone()
+    return Catalog(tables.values(), row[0] if row else ["public"])
+
+
+def type_names(
+    conn: psycopg.Connection[Any], types: Iterable[tuple[int, int]]
+) -> Mapping[tuple[int, int], TypeName]:
+    """``format_type`` names for (type OID, typmod) pairs, in one query."""
+    pairs = sorted(set(types))
+    if not pairs:
+        return {}
+    rows = conn.execute(_TYPES, [[p[0] for p in pairs], [p[1] for p in pairs]])
+    return {
+        (oid, mod): TypeName(
+            oid=oid, typmod=mod, name=name, element_oid=elem, is_array=is_array
+        )
+        for oid, mod, name, elem, is_array in rows
+    }
