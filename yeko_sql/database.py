@@ -33,8 +33,6 @@ __all__ = ["Database", "QueryNamespace", "Transaction"]
 
 logger = logging.getLogger("yeko_sql")
 
-_HEALTH_READS = 3
-
 SCOPE_SETTING = "yeko.school_id"
 """The setting Row-Level Security policies read the current school from."""
 SCOPE_SQL = f"/* yeko:scope */ SELECT set_config('{SCOPE_SETTING}', $1, true)"
@@ -76,9 +74,11 @@ def socket_is_healthy(
 ) -> None:
     """Raise if an idle connection's server went away, without a round trip.
 
-    A server that restarted or killed the backend sends a FATAL message and
-    closes the socket, so an idle connection with something to read is
-    suspect: reading it either consumes a harmless notice or raises.
+    The pool never LISTENs, so an idle pooled connection is sent nothing but
+    the FATAL message a server restart or ``pg_terminate_backend`` writes just
+    before closing the socket. Anything readable therefore means the
+    connection is dead: it is closed here, so the pool cannot hand it back
+    out, and the pool takes another.
 
     Raises:
         psycopg.OperationalError: the connection is dead; the pool replaces it.
@@ -86,11 +86,10 @@ def socket_is_healthy(
     pgconn = conn.pgconn
     poller = select.poll()  # poll, not select: half the cost on the hot path
     poller.register(pgconn.socket, select.POLLIN)
-    for _ in range(_HEALTH_READS):
-        if not poller.poll(0):
-            return
-        pgconn.consume_input()  # raises on EOF
-    raise psycopg.OperationalError("the server keeps sending to an idle connection")
+    if poller.poll(0):
+        # Reading the FATAL and waiting for EOF would race the server's close.
+        pgconn.finish()
+        raise psycopg.OperationalError("the server sent data to an idle connection")
 
 
 class _Target(Protocol):

@@ -231,7 +231,7 @@ class Runner:
             if kind is Kind.OPT:
                 return cur.fetchone()
             return cur.fetchall()
-        except psycopg.Error as exc:
+        except (psycopg.Error, UnicodeEncodeError) as exc:
             add_note(exc, self.query)
             raise
 
@@ -262,7 +262,7 @@ class Runner:
         cur = RawCursor(conn, row_factory=self.rows)
         try:
             yield from cur.stream(sql, params, size=STREAM_CHUNK)
-        except psycopg.Error as exc:
+        except (psycopg.Error, UnicodeEncodeError) as exc:
             add_note(exc, self.query)
             raise
         finally:

@@ -55,7 +55,7 @@ async def run_async(  # noqa: PLR0911  (one return per kind reads best)
         if kind is Kind.OPT:
             return await cur.fetchone()
         return await cur.fetchall()
-    except psycopg.Error as exc:
+    except (psycopg.Error, UnicodeEncodeError) as exc:
         add_note(exc, runner.query)
         raise
 
@@ -86,7 +86,7 @@ async def stream_async(
     try:
         async for row in cur.stream(sql, params, size=STREAM_CHUNK):
             yield row
-    except psycopg.Error as exc:
+    except (psycopg.Error, UnicodeEncodeError) as exc:
         add_note(exc, runner.query)
         raise
     finally:
