@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
 .DEFAULT_GOAL := help
-.PHONY: help install postgres lint test demo migrate bench server-start server-stop clean
+.PHONY: help install postgres lint test stress demo migrate bench guardrails server-start server-stop clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -29,6 +29,9 @@ lint: install ## ruff, mypy --strict, and squawk over the migrations
 
 test: install postgres lint ## lint, type-check, then the whole suite on a real PostgreSQL
 	$(BIN)/pytest --query-coverage
+
+stress: install postgres ## the load and fault tests for 5 minutes (make test runs them for 30 s)
+	YEKO_STRESS_SECONDS=$${YEKO_STRESS_SECONDS:-300} $(BIN)/pytest -m stress -s
 
 demo: install postgres ## start the local server, create yeko_demo, migrate, show what is there
 	$(BIN)/yeko-sql demo
