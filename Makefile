@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
 .DEFAULT_GOAL := help
-.PHONY: help install postgres lint test stress demo migrate bench guardrails server-start server-stop clean
+.PHONY: help install postgres lint test stress demo migrate bench guardrails stubs server-start server-stop clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -26,6 +26,7 @@ lint: install ## ruff, mypy --strict, and squawk over the migrations
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	bash .ci/squawk
+	bash .ci/stubs-check
 
 test: install postgres lint ## lint, type-check, then the whole suite on a real PostgreSQL
 	$(BIN)/pytest --query-coverage
@@ -41,6 +42,9 @@ migrate: install postgres ## apply migrations to DATABASE_URL, else to the local
 
 bench: install postgres ## yeko-sql against its peers; tables and charts in benchmarks/results/
 	$(BIN)/python -m benchmarks
+
+stubs: install postgres ## regenerate yeko_sql/typed.pyi after changing a query, Struct or migration
+	bash .ci/stubs-check --write
 
 server-start: install postgres ## start (or reuse) the local server and print its URL
 	$(BIN)/yeko-sql server start

@@ -35,6 +35,7 @@ from yeko_sql.plans import (
 from yeko_sql.registry import Registry
 from yeko_sql.resources import sql_dir
 from yeko_sql.stats import collect_health, format_report
+from yeko_sql.stubs import generate_command
 
 __all__ = ["main", "resolve_url"]
 
@@ -158,6 +159,13 @@ def _describe(args: argparse.Namespace) -> int:
     return describe_command(args.paths, url, models=args.models, as_json=args.json)
 
 
+def _generate(args: argparse.Namespace) -> int:
+    url = resolve_url(args.database_url)
+    return generate_command(
+        args.paths, url, models=args.models, out=args.out, check=args.check
+    )
+
+
 def _stats(args: argparse.Namespace) -> int:
     report = collect_health(resolve_url(args.database_url), top=args.top)
     if args.json:
@@ -279,6 +287,11 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
     for name, handler, text in (
         ("check", _check, "verify every query against the migrated schema"),
         ("describe", _describe, "what every query takes and returns (--json)"),
+        (
+            "generate",
+            _generate,
+            "write the typed stub of every query (yeko_sql/typed.pyi)",
+        ),
     ):
         sub = commands.add_parser(name, help=text)
         sub.add_argument(
@@ -293,6 +306,15 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
         sub.add_argument("--database-url", help="a migrated database (default: local)")
         if name == "describe":
             sub.add_argument("--json", action="store_true", help="versioned JSON")
+        if name == "generate":
+            sub.add_argument(
+                "--out", help="the .pyi to write (default: yeko_sql/typed.pyi)"
+            )
+            sub.add_argument(
+                "--check",
+                action="store_true",
+                help="write nothing; exit 1 with a diff when stale",
+            )
         handlers[name] = handler
 
     for name, handler, text in (
