@@ -60,3 +60,10 @@ def test_errors_pickle_with_their_fields() -> None:
         error.field,
         str(error),
     )
+
+
+def test_new_id_is_a_21_character_url_safe_nanoid() -> None:
+    ids = {yeko_sql.new_id() for _ in range(2000)}
+    assert len(ids) == 2000
+    alphabet = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+    assert all(len(i) == 21 and set(i) <= alphabet for i in ids)
