@@ -7,11 +7,13 @@ check, describe, generate, explain, guardrails, stats) in ``cliquery``.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from yeko_sql import cliquery
+from yeko_sql.demo import run_demo
 from yeko_sql.devserver import DevServer
 from yeko_sql.errors import YekoSqlError
 from yeko_sql.migrate import (
@@ -22,7 +24,8 @@ from yeko_sql.migrate import (
     rehash_migrations,
     rollback_migrations,
 )
-from yeko_sql.serverurl import resolve_url
+from yeko_sql.seed import seed_database
+from yeko_sql.serverurl import database_beside, resolve_url
 
 __all__ = ["main", "resolve_url"]
 
@@ -90,12 +93,21 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    url = resolve_url(args.database_url, dbname="yeko_demo")
-    applied = apply_migrations(url)
-    print(f"database: {url}")
-    print(f"migrations applied now: {len(applied)}")
-    for state in migration_status(url):
-        print(f"  {'applied' if state.applied else 'pending'}  {state.id}")
+    explicit = args.database_url or os.environ.get("DATABASE_URL")
+    if explicit:
+        url = database_beside(explicit, "yeko_demo")
+    else:
+        url = DevServer().create_database("yeko_demo")
+    return run_demo(url, out=sys.stdout, seed=args.seed)
+
+
+def _seed(args: argparse.Namespace) -> int:
+    url = resolve_url(args.database_url)
+    apply_migrations(url)
+    report = seed_database(url, size=args.size, seed=args.seed, reset=args.reset)
+    for table, count in report.counts.items():
+        print(f"{table:<28} {count:>10,}")
+    print(f"seeded {report.size} (seed {report.seed}) in {report.seconds:.1f} s")
     return 0
 
 
@@ -243,7 +255,33 @@ COMMANDS: list[tuple[str, Handler, str, list[Option]]] = [
             _opt("--top", type=int, default=20, help="how many statements to list"),
         ],
     ),
-    ("demo", _demo, "set up the demo database and tour it", [URL]),
+    (
+        "seed",
+        _seed,
+        "load deterministic, realistic data (migrating first)",
+        [
+            URL,
+            _opt("--size", choices=["tiny", "demo", "scale"], default="demo"),
+            _opt(
+                "--seed", type=int, default=0, help="the same seed gives the same rows"
+            ),
+            _opt("--reset", action="store_true", help="empty the domain tables first"),
+        ],
+    ),
+    (
+        "demo",
+        _demo,
+        "seed the yeko_demo database and tour it",
+        [
+            _opt(
+                "--database-url",
+                help="a server to create yeko_demo on (default: local)",
+            ),
+            _opt(
+                "--seed", type=int, default=0, help="the same seed gives the same rows"
+            ),
+        ],
+    ),
 ]
 
 

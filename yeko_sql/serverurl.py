@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 
+import psycopg
+from psycopg import sql
+
 from yeko_sql.devserver import DevServer
 
-__all__ = ["resolve_url"]
+__all__ = ["database_beside", "resolve_url"]
 
 
 def resolve_url(explicit: str | None, *, dbname: str = "yeko") -> str:
@@ -19,3 +22,16 @@ def resolve_url(explicit: str | None, *, dbname: str = "yeko") -> str:
     if env := os.environ.get("DATABASE_URL"):
         return env
     return DevServer().create_database(dbname)
+
+
+def database_beside(url: str, dbname: str) -> str:
+    """Create *dbname* on the server of *url* unless it exists; return its URL."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        found = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [dbname]
+        ).fetchone()
+        if found is None:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+    params = psycopg.conninfo.conninfo_to_dict(url)
+    params["dbname"] = dbname
+    return psycopg.conninfo.make_conninfo("", **params)
