@@ -43,6 +43,9 @@ migrate: install postgres ## apply migrations to DATABASE_URL, else to the local
 bench: install postgres ## yeko-sql against its peers; tables and charts in benchmarks/results/
 	$(BIN)/python -m benchmarks
 
+guardrails: install postgres ## seed the scale size (once) and hold every budgeted query's plan to its guardrails
+	bash .ci/guardrails
+
 stubs: install postgres ## regenerate yeko_sql/typed.pyi after changing a query, Struct or migration
 	bash .ci/stubs-check --write
 

@@ -178,3 +178,22 @@ def test_cli_guardrails_fails_on_a_problem_or_a_missing_sample(
     (items.path / "samples.sql").write_text("-- name: sample_k :scalar\nSELECT 2;\n")
     assert main(argv) == 2
     assert "no sample for parameter 'v'" in capsys.readouterr().err
+
+
+def test_cli_plans_writes_then_finds_nothing_stale(
+    items: SqlDir, database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [
+        "plans",
+        str(items.path),
+        "--database-url",
+        database_url,
+        "--plans-dir",
+        str(tmp_path / "plans"),
+    ]
+    assert main([*argv, "--write"]) == 0
+    assert main(argv) == 0
+    assert "5 of 5 plan shapes up to date" in capsys.readouterr().out
+    (tmp_path / "plans" / "items.get_item_by_k.plan").write_text("Seq Scan on items\n")
+    assert main(argv) == 1
+    assert "stale plan: items.get_item_by_k" in capsys.readouterr().out

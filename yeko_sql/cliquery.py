@@ -38,6 +38,7 @@ __all__ = [
     "generate",
     "guardrails",
     "list_queries",
+    "plans",
     "show",
     "stats",
 ]
@@ -156,7 +157,22 @@ def guardrails(args: argparse.Namespace) -> int:
     else:
         stale = stale_plans(reports, plans_dir) if args.check_plans else []
         for name in stale:
-            print(f"stale plan: {name} (run 'yeko-sql guardrails --write-plans')")
+            print(f"stale plan: {name} (run 'yeko-sql plans --write')")
     within = len(reports) - len(failed)
     print(f"{within} of {len(reports)} budgeted queries within guardrails")
     return 1 if failed or stale else 0
+
+
+def plans(args: argparse.Namespace) -> int:
+    """Store (``--write``) or compare every budgeted query's plan shape."""
+    registry = _load(args)
+    reports = guard_queries(resolve_url(args.database_url), registry, runs=1)
+    plans_dir = Path(args.plans_dir) if args.plans_dir else sql_dir() / "plans"
+    if args.write:
+        print(f"wrote {write_plans(reports, plans_dir)} plan shapes to {plans_dir}")
+        return 0
+    stale = stale_plans(reports, plans_dir)
+    for name in stale:
+        print(f"stale plan: {name} (run 'yeko-sql plans --write')")
+    print(f"{len(reports) - len(stale)} of {len(reports)} plan shapes up to date")
+    return 1 if stale else 0
