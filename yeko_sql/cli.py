@@ -245,6 +245,18 @@ COMMANDS: list[tuple[str, Handler, str, list[Option]]] = [
         ],
     ),
     (
+        "plans",
+        cliquery.plans,
+        "store or compare plan shapes beside the SQL",
+        [
+            PATHS,
+            MODELS,
+            URL,
+            _opt("--write", action="store_true", help="store the shapes in sql/plans/"),
+            _opt("--plans-dir", help="default: sql/plans"),
+        ],
+    ),
+    (
         "stats",
         cliquery.stats,
         "database health against the guardrails",
