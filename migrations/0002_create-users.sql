@@ -24,7 +24,7 @@ COMMENT ON COLUMN users.email
     IS 'Stored lower-case, so the unique key is case-insensitive';
 
 COMMENT ON INDEX users_email_key
-    IS 'serves users.find_user_by_email';
+    IS 'serves users.find_user_by_email and users.upsert_users';
 
 CREATE TRIGGER users_set_updated_at
 BEFORE UPDATE ON users

@@ -20,13 +20,13 @@ COMMENT ON TABLE user_schools
     IS 'A user''s role in one school: at most one role per user and school';
 
 COMMENT ON INDEX user_schools_user_id_school_id_key
-    IS 'serves user_schools.list_user_schools and user_schools.find_user_school_role';
+    IS 'serves users.list_user_schools, users.find_membership_by_user and users.grant_membership';
 
 CREATE INDEX user_schools_school_id_role_idx
     ON user_schools (school_id, role);
 
 COMMENT ON INDEX user_schools_school_id_role_idx
-    IS 'serves user_schools.list_school_users';
+    IS 'serves users.list_school_users';
 
 CREATE TRIGGER user_schools_set_updated_at
 BEFORE UPDATE ON user_schools

@@ -21,7 +21,7 @@ COMMENT ON TABLE school_year_templates
     IS 'Global school years; programs and coefficients are defined per template';
 
 COMMENT ON INDEX school_year_templates_name_key
-    IS 'serves school_year_templates.find_school_year_template_by_name';
+    IS 'serves school_years.find_school_year_template_by_name';
 
 CREATE TRIGGER school_year_templates_set_updated_at
 BEFORE UPDATE ON school_year_templates

@@ -23,13 +23,13 @@ COMMENT ON TABLE terms
     IS 'Trimesters (or semesters) of a school year; marks are recorded per term';
 
 COMMENT ON INDEX terms_school_year_id_sort_order_key
-    IS 'serves terms.list_school_year_terms and terms.upsert_terms';
+    IS 'serves school_years.list_school_year_terms and school_years.upsert_terms';
 
 CREATE INDEX terms_school_id_starts_on_idx
     ON terms (school_id, starts_on);
 
 COMMENT ON INDEX terms_school_id_starts_on_idx
-    IS 'serves terms.find_current_term';
+    IS 'serves school_years.find_current_term';
 
 CREATE TRIGGER terms_set_updated_at
 BEFORE UPDATE ON terms

@@ -18,7 +18,7 @@ COMMENT ON TABLE tracks
     IS 'Global catalog of cycles; grades and series belong to a track';
 
 COMMENT ON INDEX tracks_code_key
-    IS 'serves tracks.find_track_by_code and tracks.upsert_tracks';
+    IS 'serves catalog.find_track_by_code and catalog.upsert_tracks';
 
 CREATE TRIGGER tracks_set_updated_at
 BEFORE UPDATE ON tracks

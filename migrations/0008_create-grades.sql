@@ -23,13 +23,13 @@ COMMENT ON COLUMN grades.sort_order
     IS 'Position of the grade, 1 for 6e; named sort_order because ORDER is reserved';
 
 COMMENT ON INDEX grades_code_key
-    IS 'serves grades.lookup_grades and grades.upsert_grades';
+    IS 'serves catalog.find_grade_by_code and catalog.upsert_grades';
 
 CREATE INDEX grades_track_id_sort_order_idx
     ON grades (track_id, sort_order);
 
 COMMENT ON INDEX grades_track_id_sort_order_idx
-    IS 'serves grades.list_track_grades';
+    IS 'serves catalog.list_track_grades';
 
 CREATE TRIGGER grades_set_updated_at
 BEFORE UPDATE ON grades

@@ -19,13 +19,13 @@ COMMENT ON TABLE series
     IS 'Global catalog of streams of the second cycle (A, C, D)';
 
 COMMENT ON INDEX series_code_key
-    IS 'serves series.lookup_series and series.upsert_series';
+    IS 'serves catalog.find_series_by_code and catalog.upsert_series';
 
 CREATE INDEX series_track_id_idx
     ON series (track_id);
 
 COMMENT ON INDEX series_track_id_idx
-    IS 'serves series.list_track_series';
+    IS 'serves catalog.list_track_series';
 
 CREATE TRIGGER series_set_updated_at
 BEFORE UPDATE ON series

@@ -20,7 +20,7 @@ COMMENT ON TABLE subjects
     IS 'Global catalog of subjects (Mathematiques, Francais, SVT, ...)';
 
 COMMENT ON INDEX subjects_name_key
-    IS 'serves subjects.lookup_subjects and subjects.upsert_subjects';
+    IS 'serves catalog.list_subjects, catalog.find_subject_by_name and catalog.upsert_subjects';
 
 CREATE TRIGGER subjects_set_updated_at
 BEFORE UPDATE ON subjects

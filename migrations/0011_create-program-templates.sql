@@ -24,19 +24,19 @@ CREATE INDEX program_templates_school_year_template_id_grade_id_idx
     ON program_templates (school_year_template_id, grade_id);
 
 COMMENT ON INDEX program_templates_school_year_template_id_grade_id_idx
-    IS 'serves program_templates.list_program_templates';
+    IS 'serves the template year foreign key (program_templates_school_year_template_id_fkey); program_templates_template_grade_subject_key now serves programs.list_program_templates too';
 
 CREATE INDEX program_templates_grade_id_idx
     ON program_templates (grade_id);
 
 COMMENT ON INDEX program_templates_grade_id_idx
-    IS 'serves program_templates.count_grade_program_templates';
+    IS 'serves the grade foreign key (program_templates_grade_id_fkey) on grade deletes';
 
 CREATE INDEX program_templates_subject_id_idx
     ON program_templates (subject_id);
 
 COMMENT ON INDEX program_templates_subject_id_idx
-    IS 'serves program_templates.list_subject_program_templates';
+    IS 'serves the subject foreign key (program_templates_subject_id_fkey) on subject deletes';
 
 CREATE TRIGGER program_templates_set_updated_at
 BEFORE UPDATE ON program_templates

@@ -23,7 +23,7 @@ CREATE INDEX program_template_chapters_program_template_id_sort_order_idx
     ON program_template_chapters (program_template_id, sort_order);
 
 COMMENT ON INDEX program_template_chapters_program_template_id_sort_order_idx
-    IS 'serves program_templates.list_program_template_chapters';
+    IS 'serves programs.list_program_template_chapters, programs.get_program_template and programs.delete_program_template_chapters';
 
 CREATE TRIGGER program_template_chapters_set_updated_at
 BEFORE UPDATE ON program_template_chapters

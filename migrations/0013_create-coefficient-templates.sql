@@ -24,25 +24,25 @@ COMMENT ON TABLE coefficient_templates
     IS 'Global subject weights; series_id is NULL for grades without series';
 
 COMMENT ON INDEX coefficient_templates_template_grade_series_subject_key
-    IS 'serves coefficient_templates.lookup_coefficients and coefficient_templates.upsert_coefficients';
+    IS 'serves coefficients.find_coefficient, coefficients.lookup_coefficients and coefficients.upsert_coefficients';
 
 CREATE INDEX coefficient_templates_grade_id_idx
     ON coefficient_templates (grade_id);
 
 COMMENT ON INDEX coefficient_templates_grade_id_idx
-    IS 'serves coefficient_templates.list_grade_coefficients';
+    IS 'serves the grade foreign key (coefficient_templates_grade_id_fkey) on grade deletes';
 
 CREATE INDEX coefficient_templates_series_id_idx
     ON coefficient_templates (series_id);
 
 COMMENT ON INDEX coefficient_templates_series_id_idx
-    IS 'serves coefficient_templates.list_series_coefficients';
+    IS 'serves the series foreign key (coefficient_templates_series_id_fkey) on series deletes';
 
 CREATE INDEX coefficient_templates_subject_id_idx
     ON coefficient_templates (subject_id);
 
 COMMENT ON INDEX coefficient_templates_subject_id_idx
-    IS 'serves coefficient_templates.list_subject_coefficients';
+    IS 'serves the subject foreign key (coefficient_templates_subject_id_fkey) on subject deletes';
 
 CREATE TRIGGER coefficient_templates_set_updated_at
 BEFORE UPDATE ON coefficient_templates

@@ -24,25 +24,25 @@ COMMENT ON TABLE classes
     IS 'A school''s class (6e A, Tle D2) in one school year';
 
 COMMENT ON INDEX classes_school_year_id_name_key
-    IS 'serves classes.find_class_by_name and classes.upsert_classes';
+    IS 'serves classes.find_class_by_name, classes.list_school_classes, classes.lookup_classes and classes.upsert_classes';
 
 CREATE INDEX classes_school_id_school_year_id_idx
     ON classes (school_id, school_year_id);
 
 COMMENT ON INDEX classes_school_id_school_year_id_idx
-    IS 'serves classes.list_school_classes and classes.lookup_classes';
+    IS 'serves the school foreign key (classes_school_id_fkey); a year implies its school, so classes_school_year_id_name_key serves the lists of a year';
 
 CREATE INDEX classes_grade_id_idx
     ON classes (grade_id);
 
 COMMENT ON INDEX classes_grade_id_idx
-    IS 'serves classes.count_grade_classes and the grade foreign key';
+    IS 'serves the grade foreign key (classes_grade_id_fkey) on grade deletes';
 
 CREATE INDEX classes_series_id_idx
     ON classes (series_id);
 
 COMMENT ON INDEX classes_series_id_idx
-    IS 'serves classes.count_series_classes and the series foreign key';
+    IS 'serves the series foreign key (classes_series_id_fkey) on series deletes';
 
 CREATE TRIGGER classes_set_updated_at
 BEFORE UPDATE ON classes

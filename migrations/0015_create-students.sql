@@ -30,7 +30,7 @@ COMMENT ON COLUMN students.full_name
     IS 'last_name, a space, first_name: the order lists and report cards sort by';
 
 COMMENT ON INDEX students_school_id_matricule_key
-    IS 'serves students.find_student_by_matricule and students.upsert_students';
+    IS 'serves students.find_student_by_matricule, students.lookup_students and students.upsert_students';
 
 CREATE TRIGGER students_set_updated_at
 BEFORE UPDATE ON students

@@ -32,7 +32,7 @@ CREATE UNIQUE INDEX enrollments_student_id_school_year_id_where_confirmed_key
     WHERE status = 'confirmed';
 
 COMMENT ON INDEX enrollments_student_id_school_year_id_where_confirmed_key
-    IS 'serves enrollments.confirm_enrollments: one confirmed per student and year';
+    IS 'serves fees.get_student_expected_fees, payments.get_student_balance and marks.list_class_ranking: one confirmed per student and year';
 
 CREATE TRIGGER enrollments_set_updated_at
 BEFORE UPDATE ON enrollments

@@ -13,4 +13,4 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS enrollments_class_id_status_idx
     ON enrollments (class_id, status);
 
 COMMENT ON INDEX enrollments_class_id_status_idx
-    IS 'serves enrollments.list_class_enrollments and enrollments.count_class_enrollments';
+    IS 'serves enrollments.list_class_enrollments, enrollments.count_class_enrollments, enrollments.lookup_class_enrollments, payments.list_class_outstanding and the per-class counts of analytics.list_enrollment_counts and analytics.get_year_fee_collection';

@@ -13,4 +13,4 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS enrollments_school_id_school_year_id_sta
     ON enrollments (school_id, school_year_id, status);
 
 COMMENT ON INDEX enrollments_school_id_school_year_id_status_idx
-    IS 'serves enrollments.list_school_enrollments and enrollments.count_enrollments_by_status';
+    IS 'serves enrollments.count_school_year_enrollments (index-only), enrollments.transfer_class_enrollments and students.withdraw_students';

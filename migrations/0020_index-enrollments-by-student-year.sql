@@ -13,4 +13,4 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS enrollments_student_id_school_year_id_id
     ON enrollments (student_id, school_year_id);
 
 COMMENT ON INDEX enrollments_student_id_school_year_id_idx
-    IS 'serves enrollments.list_student_enrollments';
+    IS 'serves enrollments.list_student_enrollments, enrollments.lookup_student_enrollments and students.get_student_profile';

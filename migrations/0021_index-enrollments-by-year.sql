@@ -13,4 +13,4 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS enrollments_school_year_id_idx
     ON enrollments (school_year_id);
 
 COMMENT ON INDEX enrollments_school_year_id_idx
-    IS 'serves enrollments.cancel_year_enrollments and the school year foreign key';
+    IS 'serves the school year foreign key (enrollments_school_year_id_fkey)';

@@ -29,19 +29,19 @@ COMMENT ON TABLE fee_structures
     IS 'Fees a school charges for a grade in a school year; amounts in currency units';
 
 COMMENT ON INDEX fee_structures_school_year_id_grade_id_name_key
-    IS 'serves fees.list_grade_fee_structures and fees.upsert_fee_structures';
+    IS 'serves fees.list_fee_structures, fees.upsert_fee_structures, payments.get_student_balance and analytics.get_year_fee_collection';
 
 CREATE INDEX fee_structures_school_id_school_year_id_idx
     ON fee_structures (school_id, school_year_id);
 
 COMMENT ON INDEX fee_structures_school_id_school_year_id_idx
-    IS 'serves fees.lookup_fee_structures';
+    IS 'serves fees.lookup_fee_structures, payments.list_class_outstanding and analytics.list_top_debtors';
 
 CREATE INDEX fee_structures_grade_id_idx
     ON fee_structures (grade_id);
 
 COMMENT ON INDEX fee_structures_grade_id_idx
-    IS 'serves fees.count_grade_fee_structures and the grade foreign key';
+    IS 'serves the grade foreign key (fee_structures_grade_id_fkey) on grade deletes';
 
 CREATE TRIGGER fee_structures_set_updated_at
 BEFORE UPDATE ON fee_structures

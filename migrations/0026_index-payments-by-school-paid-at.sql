@@ -13,4 +13,4 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS payments_school_id_paid_at_id_idx
     ON payments (school_id, paid_at, id);
 
 COMMENT ON INDEX payments_school_id_paid_at_id_idx
-    IS 'serves payments.list_school_payments_after (keyset) and payments.sum_payments_by_day';
+    IS 'serves payments.list_school_payments (keyset) and payments.count_school_payments (index-only)';

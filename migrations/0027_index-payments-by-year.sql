@@ -13,4 +13,4 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS payments_school_year_id_idx
     ON payments (school_year_id);
 
 COMMENT ON INDEX payments_school_year_id_idx
-    IS 'serves payments.sum_year_payments and the school year foreign key';
+    IS 'serves analytics.list_top_debtors and the school year foreign key (payments_school_year_id_fkey)';

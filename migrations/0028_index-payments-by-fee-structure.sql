@@ -13,4 +13,4 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS payments_fee_structure_id_idx
     ON payments (fee_structure_id);
 
 COMMENT ON INDEX payments_fee_structure_id_idx
-    IS 'serves fees.sum_fee_structure_payments and the fee structure foreign key';
+    IS 'serves the fee structure foreign key (payments_fee_structure_id_fkey) on fee deletes';

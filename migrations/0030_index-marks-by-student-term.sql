@@ -13,4 +13,4 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS marks_student_id_term_id_subject_id_idx
     ON marks (student_id, term_id, subject_id);
 
 COMMENT ON INDEX marks_student_id_term_id_subject_id_idx
-    IS 'serves marks.list_student_term_marks';
+    IS 'serves marks.list_student_report_card';

@@ -13,4 +13,4 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS marks_class_id_term_id_subject_id_idx
     ON marks (class_id, term_id, subject_id);
 
 COMMENT ON INDEX marks_class_id_term_id_subject_id_idx
-    IS 'serves marks.list_class_subject_marks and marks.list_class_term_averages';
+    IS 'serves marks.list_class_subject_marks and marks.list_class_ranking';

@@ -13,4 +13,4 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS marks_school_id_term_id_idx
     ON marks (school_id, term_id);
 
 COMMENT ON INDEX marks_school_id_term_id_idx
-    IS 'serves marks.count_term_marks_by_class';
+    IS 'serves the school foreign key (marks_school_id_fkey)';

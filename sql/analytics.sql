@@ -5,21 +5,30 @@
 
 -- name: list_enrollment_counts :many
 -- returns: EnrollmentCount
+-- notnull: enrollments
+-- budget: 10ms
 -- Enrollments of a year by grade, series and status, with subtotals per grade and
 -- status, per grade, per status, and the grand total (GROUPING SETS; the all_*
 -- flags mark which columns a row sums over). Grades in order, subtotals last.
--- Served by enrollments_school_id_school_year_id_status_idx.
+-- Served by classes_school_year_id_name_key, then
+-- enrollments_class_id_status_idx per class (an index-only count by status): the
+-- year's few classes drive, so the plan stays the same whatever the statistics.
 SELECT g.code AS grade_code, sr.code AS series_code, e.status,
        GROUPING(g.code) = 1 AS all_grades,
        GROUPING(sr.code) = 1 AS all_series,
        GROUPING(e.status) = 1 AS all_statuses,
-       count(*) AS enrollments
-FROM enrollments AS e
-JOIN classes AS c ON c.id = e.class_id
+       sum(e.enrollments)::bigint AS enrollments
+FROM classes AS c
 JOIN grades AS g ON g.id = c.grade_id
 LEFT JOIN series AS sr ON sr.id = c.series_id
-WHERE e.school_id = :school_id
-  AND e.school_year_id = :school_year_id
+CROSS JOIN LATERAL (
+    SELECT status, count(*) AS enrollments
+    FROM enrollments
+    WHERE class_id = c.id
+    GROUP BY status
+) AS e
+WHERE c.school_id = :school_id
+  AND c.school_year_id = :school_year_id
 GROUP BY GROUPING SETS (
     (g.sort_order, g.code, sr.code, e.status),
     (g.sort_order, g.code, e.status),
@@ -32,32 +41,33 @@ ORDER BY GROUPING(g.code), g.sort_order, g.code, GROUPING(sr.code), sr.code,
 
 -- name: get_year_fee_collection :one
 -- returns: YearFeeCollection
+-- budget: 10ms
 -- A year's fees expected from its confirmed students against what was collected
 -- and refunded; collection_rate is net / expected (None when nothing is due).
 -- NoRowError when the year is not the school's.
--- Served by school_years_pkey, enrollments_school_id_school_year_id_status_idx,
--- fee_structures_school_id_school_year_id_idx and payments_school_year_id_idx.
-WITH heads AS (
-    SELECT c.grade_id, count(*) AS students
-    FROM enrollments AS e
-    JOIN classes AS c ON c.id = e.class_id
-    WHERE e.school_id = :school_id
-      AND e.school_year_id = :school_year_id
-      AND e.status = 'confirmed'
-    GROUP BY c.grade_id
-),
-grade_fees AS (
-    SELECT grade_id, sum(amount) AS amount
-    FROM fee_structures
-    WHERE school_id = :school_id
-      AND school_year_id = :school_year_id
-    GROUP BY grade_id
-),
-due AS (
-    SELECT coalesce(sum(h.students), 0)::bigint AS students,
-           coalesce(sum(h.students * gf.amount), 0) AS expected
-    FROM heads AS h
-    LEFT JOIN grade_fees AS gf ON gf.grade_id = h.grade_id
+-- Served by school_years_pkey and classes_school_year_id_name_key, then per class
+-- enrollments_class_id_status_idx (an index-only count) and
+-- fee_structures_school_year_id_grade_id_name_key; the ledger by
+-- payments_school_id_school_year_id_paid_at_idx (an index-only scan).
+WITH due AS (
+    SELECT coalesce(sum(e.students), 0)::bigint AS students,
+           coalesce(sum(e.students * f.amount), 0) AS expected
+    FROM classes AS c
+    CROSS JOIN LATERAL (
+        SELECT count(*) AS students
+        FROM enrollments
+        WHERE class_id = c.id
+          AND status = 'confirmed'
+    ) AS e
+    CROSS JOIN LATERAL (
+        SELECT sum(amount) AS amount
+        FROM fee_structures
+        WHERE school_year_id = c.school_year_id
+          AND grade_id = c.grade_id
+          AND school_id = :school_id
+    ) AS f
+    WHERE c.school_id = :school_id
+      AND c.school_year_id = :school_year_id
 ),
 ledger AS (
     SELECT coalesce(sum(amount) FILTER (WHERE kind = 'payment'), 0) AS collected,
@@ -79,10 +89,11 @@ WHERE y.id = :school_year_id
 
 -- name: list_class_fill_rates :many
 -- returns: ClassFillRate
+-- budget: 10ms
 -- Each active class of a year with its confirmed and pending head counts and its
 -- fill rate (confirmed / capacity, 3 places; None without a capacity), grades in
 -- order.
--- Served by classes_school_id_school_year_id_idx and enrollments_class_id_status_idx.
+-- Served by classes_school_year_id_name_key and enrollments_class_id_status_idx.
 SELECT c.id AS class_id, c.name AS class_name, g.code AS grade_code,
        sr.code AS series_code, c.capacity,
        count(e.id) FILTER (WHERE e.status = 'confirmed') AS confirmed,
@@ -103,21 +114,20 @@ ORDER BY g.sort_order, c.name, c.id;
 
 -- name: list_top_debtors :many
 -- returns: TopDebtor
+-- budget: 10ms
 -- The confirmed students who owe the most for a year: rank() by outstanding, the
 -- first :top positions (ties share one, so there may be more rows), with each
 -- one's share (%) of everything owed.
--- Served by classes_school_id_school_year_id_idx,
--- fee_structures_school_year_id_grade_id_name_key, payments_school_year_id_idx and
--- enrollments_class_id_status_idx.
-WITH due AS (
-    SELECT c.id AS class_id, c.name AS class_name, sum(f.amount) AS expected
-    FROM classes AS c
-    JOIN fee_structures AS f ON f.school_year_id = c.school_year_id
-        AND f.grade_id = c.grade_id
-    WHERE c.school_id = :school_id
-      AND c.school_year_id = :school_year_id
-      AND f.school_id = :school_id
-    GROUP BY c.id, c.name
+-- Served by fee_structures_school_id_school_year_id_idx,
+-- classes_school_year_id_name_key, enrollments_class_id_status_idx,
+-- payments_school_year_id_idx and payments_school_id_method_reference_key (a bitmap
+-- AND), then students_pkey.
+WITH grade_due AS (
+    SELECT grade_id, sum(amount) AS expected
+    FROM fee_structures
+    WHERE school_id = :school_id
+      AND school_year_id = :school_year_id
+    GROUP BY grade_id
 ),
 paid AS (
     SELECT student_id,
@@ -128,14 +138,18 @@ paid AS (
     GROUP BY student_id
 ),
 owed AS (
-    SELECT e.student_id, due.class_name, due.expected,
+    SELECT e.student_id, c.name AS class_name, gd.expected,
            coalesce(paid.paid, 0) AS paid,
-           due.expected - coalesce(paid.paid, 0) AS outstanding
-    FROM due
-    JOIN enrollments AS e ON e.class_id = due.class_id
+           gd.expected - coalesce(paid.paid, 0) AS outstanding
+    FROM enrollments AS e
+    JOIN classes AS c ON c.id = e.class_id
+    JOIN grade_due AS gd ON gd.grade_id = c.grade_id
     LEFT JOIN paid ON paid.student_id = e.student_id
     WHERE e.school_id = :school_id
+      AND e.school_year_id = :school_year_id
       AND e.status = 'confirmed'
+      AND c.school_id = :school_id
+      AND c.school_year_id = :school_year_id
 ),
 ranked AS (
     SELECT student_id, class_name, expected, paid, outstanding,
@@ -153,10 +167,14 @@ ORDER BY r.position, s.full_name, s.id;
 
 -- name: list_payment_totals :many
 -- returns: PaymentPeriodTotal
+-- notnull: period_start
+-- budget: 10ms
+-- explain: index-only
 -- Money in and out for a year per :period ('day', 'week' or 'month') in
 -- :time_zone (an IANA name such as 'Africa/Abidjan'), with the running net.
 -- Periods without payments are left out.
--- Served by payments_school_year_id_idx (school_id is a filter on it).
+-- Served by payments_school_id_school_year_id_paid_at_idx (an index-only scan: it
+-- includes kind and amount).
 WITH per_period AS (
     SELECT date_trunc(:period::text, p.paid_at AT TIME ZONE :time_zone::text)::date
                AS period_start,

@@ -3,26 +3,30 @@
 
 -- name: list_tracks :many
 -- returns: Track
+-- budget: 10ms
+-- explain: seqscan=tracks
 -- Every track, by code.
 -- Served by a sequential scan: a handful of rows.
--- explain: seq scan allowed, a catalog of a few rows
 SELECT id, name, code, created_at, updated_at
 FROM tracks
 ORDER BY code, id;
 
 -- name: find_track_by_code :opt
 -- returns: Track
+-- budget: 10ms
+-- explain: seqscan=tracks
 -- The track with this code, or None.
--- Served by tracks_code_key.
+-- Served by tracks_code_key (a sequential scan while the catalog is a handful of rows).
 SELECT id, name, code, created_at, updated_at
 FROM tracks
 WHERE code = :code;
 
 -- name: lookup_tracks :many
 -- returns: TrackLookup
+-- budget: 10ms
+-- explain: seqscan=tracks
 -- Every track's id, code and name, to preload into a dict.
 -- Served by a sequential scan: a handful of rows.
--- explain: seq scan allowed, a catalog of a few rows
 SELECT id, code, name
 FROM tracks
 ORDER BY code, id;
@@ -40,17 +44,21 @@ WHERE tracks.name <> EXCLUDED.name;
 
 -- name: list_grades :many
 -- returns: Grade
+-- budget: 10ms
+-- explain: seqscan=grades
 -- Every grade, from 6e to Tle.
 -- Served by a sequential scan: a handful of rows.
--- explain: seq scan allowed, a catalog of a few rows
 SELECT id, track_id, name, code, sort_order, created_at, updated_at
 FROM grades
 ORDER BY sort_order, id;
 
 -- name: list_track_grades :many
 -- returns: Grade
+-- budget: 10ms
+-- explain: seqscan=grades
 -- The grades of one track, in order.
--- Served by grades_track_id_sort_order_idx.
+-- Served by grades_track_id_sort_order_idx (a sequential scan while the catalog is a
+-- handful of rows).
 SELECT id, track_id, name, code, sort_order, created_at, updated_at
 FROM grades
 WHERE track_id = :track_id
@@ -58,17 +66,20 @@ ORDER BY sort_order, id;
 
 -- name: find_grade_by_code :opt
 -- returns: Grade
+-- budget: 10ms
+-- explain: seqscan=grades
 -- The grade with this code ('6EME'), or None.
--- Served by grades_code_key.
+-- Served by grades_code_key (a sequential scan while the catalog is a handful of rows).
 SELECT id, track_id, name, code, sort_order, created_at, updated_at
 FROM grades
 WHERE code = :code;
 
 -- name: lookup_grades :many
 -- returns: GradeLookup
+-- budget: 10ms
+-- explain: seqscan=grades
 -- Every grade's id, code, name, track and position, to preload into a dict.
 -- Served by a sequential scan: a handful of rows.
--- explain: seq scan allowed, a catalog of a few rows
 SELECT id, code, name, track_id, sort_order
 FROM grades
 ORDER BY sort_order, id;
@@ -92,17 +103,21 @@ WHERE (grades.track_id, grades.name, grades.sort_order)
 
 -- name: list_series :many
 -- returns: Series
+-- budget: 10ms
+-- explain: seqscan=series
 -- Every series, by code.
 -- Served by a sequential scan: a handful of rows.
--- explain: seq scan allowed, a catalog of a few rows
 SELECT id, track_id, name, code, created_at, updated_at
 FROM series
 ORDER BY code, id;
 
 -- name: list_track_series :many
 -- returns: Series
+-- budget: 10ms
+-- explain: seqscan=series
 -- The series of one track, by code.
--- Served by series_track_id_idx.
+-- Served by series_track_id_idx (a sequential scan while the catalog is a handful of
+-- rows).
 SELECT id, track_id, name, code, created_at, updated_at
 FROM series
 WHERE track_id = :track_id
@@ -110,17 +125,20 @@ ORDER BY code, id;
 
 -- name: find_series_by_code :opt
 -- returns: Series
+-- budget: 10ms
+-- explain: seqscan=series
 -- The series with this code ('D'), or None.
--- Served by series_code_key.
+-- Served by series_code_key (a sequential scan while the catalog is a handful of rows).
 SELECT id, track_id, name, code, created_at, updated_at
 FROM series
 WHERE code = :code;
 
 -- name: lookup_series :many
 -- returns: SeriesLookup
+-- budget: 10ms
+-- explain: seqscan=series
 -- Every series' id, code and name, to preload into a dict.
 -- Served by a sequential scan: a handful of rows.
--- explain: seq scan allowed, a catalog of a few rows
 SELECT id, code, name
 FROM series
 ORDER BY code, id;
@@ -141,25 +159,32 @@ WHERE (series.track_id, series.name)
 
 -- name: list_subjects :many
 -- returns: Subject
+-- budget: 10ms
+-- explain: seqscan=subjects
 -- Every subject, by name.
--- Served by subjects_name_key.
+-- Served by subjects_name_key (a sequential scan while the catalog is a handful of
+-- rows).
 SELECT id, name, short_name, category, created_at, updated_at
 FROM subjects
 ORDER BY name, id;
 
 -- name: find_subject_by_name :opt
 -- returns: Subject
+-- budget: 10ms
+-- explain: seqscan=subjects
 -- The subject with this exact name, or None.
--- Served by subjects_name_key.
+-- Served by subjects_name_key (a sequential scan while the catalog is a handful of
+-- rows).
 SELECT id, name, short_name, category, created_at, updated_at
 FROM subjects
 WHERE name = :name;
 
 -- name: lookup_subjects :many
 -- returns: SubjectLookup
+-- budget: 10ms
+-- explain: seqscan=subjects
 -- Every subject's id, names and category, to preload into a dict.
 -- Served by a sequential scan: a few dozen rows.
--- explain: seq scan allowed, a catalog of a few rows
 SELECT id, name, short_name, category
 FROM subjects
 ORDER BY name, id;

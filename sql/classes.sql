@@ -17,6 +17,7 @@ RETURNING id, school_id, school_year_id, grade_id, series_id, name, capacity, st
 
 -- name: get_class :one
 -- returns: SchoolClass
+-- budget: 10ms
 -- One class of a school.
 -- Served by classes_pkey.
 SELECT id, school_id, school_year_id, grade_id, series_id, name, capacity, status,
@@ -27,6 +28,7 @@ WHERE id = :id
 
 -- name: find_class_by_name :opt
 -- returns: SchoolClass
+-- budget: 10ms
 -- The class with this name in one school year, or None.
 -- Served by classes_school_year_id_name_key.
 SELECT id, school_id, school_year_id, grade_id, series_id, name, capacity, status,
@@ -38,10 +40,11 @@ WHERE school_year_id = :school_year_id
 
 -- name: list_school_classes :many
 -- returns: ClassOverview
+-- budget: 10ms
 -- The classes of a school year by grade and name, with grade and series names and
 -- how many students are confirmed in each; :status (None: all) narrows the list.
--- Served by classes_school_id_school_year_id_idx, and enrollments_class_id_status_idx
--- for the head counts.
+-- Served by classes_school_year_id_name_key, and enrollments_class_id_status_idx for
+-- the head counts.
 SELECT c.id, c.name, c.grade_id, g.name AS grade_name, c.series_id,
        se.code AS series_code, c.capacity, c.status, e.confirmed_count
 FROM classes AS c
@@ -60,8 +63,9 @@ ORDER BY g.sort_order, c.name, c.id;
 
 -- name: lookup_classes :many
 -- returns: ClassLookup
+-- budget: 10ms
 -- Every class of a school year (archived ones too), to preload into a dict by id.
--- Served by classes_school_id_school_year_id_idx.
+-- Served by classes_school_year_id_name_key (the year implies the school).
 SELECT id, name, grade_id, series_id, capacity, status
 FROM classes
 WHERE school_id = :school_id
@@ -121,8 +125,8 @@ WHERE (classes.grade_id, classes.series_id, classes.capacity)
 -- rollover), keeping classes the target already has by name: running it again
 -- inserts 0 rows. New ids are made here, 21 URL-safe characters from a random
 -- UUID, since one statement cannot take an unknown number of ids from Python.
--- Served by classes_school_id_school_year_id_idx and
--- classes_school_year_id_name_key (conflict check).
+-- Served by school_years_pkey and classes_school_year_id_name_key (read and conflict
+-- check).
 INSERT INTO classes (id, school_id, school_year_id, grade_id, series_id, name, capacity)
 SELECT left(translate(encode(uuid_send(gen_random_uuid()), 'base64'), '+/', '-_'), 21),
        c.school_id, y.id, c.grade_id, c.series_id, c.name, c.capacity

@@ -5,6 +5,7 @@
 
 -- name: find_coefficient :opt
 -- returns: CoefficientTemplate
+-- budget: 10ms
 -- The weight of one subject for a grade and series (None: no series), or None.
 -- Served by coefficient_templates_template_grade_series_subject_key: the index
 -- condition takes the template, grade and subject; IS NOT DISTINCT FROM is not
@@ -19,9 +20,11 @@ WHERE school_year_template_id = :school_year_template_id
 
 -- name: lookup_coefficients :many
 -- returns: SubjectCoefficient
+-- budget: 10ms
 -- Every subject's weight for a grade and series (None: no series), to preload into
 -- a dict before computing averages.
--- Served by coefficient_templates_template_grade_series_subject_key.
+-- Served by coefficient_templates_template_grade_series_subject_key (a sequential scan
+-- while the table holds a few hundred rows).
 SELECT subject_id, weight
 FROM coefficient_templates
 WHERE school_year_template_id = :school_year_template_id
@@ -31,9 +34,11 @@ ORDER BY subject_id, id;
 
 -- name: list_coefficients :many
 -- returns: CoefficientSummary
+-- budget: 10ms
 -- Every coefficient of a template year with grade, series and subject names, by
 -- grade, series (none first) and subject: the admin grid.
--- Served by coefficient_templates_template_grade_series_subject_key.
+-- Served by coefficient_templates_template_grade_series_subject_key (a sequential scan
+-- while the table holds a few hundred rows).
 SELECT ct.id, ct.grade_id, g.name AS grade_name, ct.series_id,
        se.code AS series_code, ct.subject_id, s.name AS subject_name, ct.weight
 FROM coefficient_templates AS ct

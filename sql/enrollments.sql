@@ -24,17 +24,18 @@ RETURNING id, school_id, student_id, class_id, school_year_id, status, enrolled_
           confirmed_at, cancelled_at, created_at, updated_at;
 
 -- name: insert_enrollments :execrows
--- Enroll many students in one statement: parallel arrays of ids, students, classes
--- and statuses. Pairs whose class or student is not the school's are skipped, as are
--- ids already there (a retried batch inserts nothing); returns how many were added.
+-- Enroll many students in one statement: one array per EnrollmentInsert field but
+-- school_id, columns_of(inserts, fields=[...]). Pairs whose class or student is
+-- not the school's are skipped, as are ids already there (a retried batch inserts
+-- nothing); returns how many were added.
 -- Served by classes_pkey, students_pkey and enrollments_pkey (conflict check).
 INSERT INTO enrollments (id, school_id, student_id, class_id, school_year_id,
                          status, confirmed_at, cancelled_at)
 SELECT u.id, c.school_id, s.id, c.id, c.school_year_id, u.status,
        CASE WHEN u.status = 'confirmed' THEN now() END,
        CASE WHEN u.status = 'cancelled' THEN now() END
-FROM unnest(:ids::text[], :student_ids::text[], :class_ids::text[],
-            :statuses::text[]) AS u (id, student_id, class_id, status)
+FROM unnest(:id::text[], :student_id::text[], :class_id::text[], :status::text[])
+    AS u (id, student_id, class_id, status)
 JOIN classes AS c ON c.id = u.class_id
 JOIN students AS s ON s.id = u.student_id
 WHERE c.school_id = :school_id
@@ -43,6 +44,7 @@ ON CONFLICT (id) DO NOTHING;
 
 -- name: get_enrollment :one
 -- returns: Enrollment
+-- budget: 10ms
 -- One enrollment of the school by id.
 -- Served by enrollments_pkey.
 SELECT id, school_id, student_id, class_id, school_year_id, status, enrolled_at,
@@ -80,7 +82,8 @@ WHERE id = ANY(:ids)
 -- The unique index on confirmed (student_id, school_year_id) holds: the insert reads
 -- the updated rows from the CTE, so each old row is already marked when the new one
 -- is checked, and the check skips row versions this statement has replaced.
--- Served by enrollments_class_id_status_idx and classes_pkey.
+-- Served by classes_pkey and enrollments_school_id_school_year_id_status_idx (the class
+-- is a filter on the year's confirmed rows).
 WITH moved AS (
     UPDATE enrollments AS e
     SET status = 'transferred'
@@ -109,8 +112,9 @@ FROM moved;
 -- inserts nothing. Returns how many were added. The number of rows is only known to
 -- the server, so ids are made here: 21 characters of a random UUID in nanoid's
 -- alphabet (122 random bits).
--- Served by classes_school_id_school_year_id_idx, enrollments_class_id_status_idx
--- and enrollments_student_id_school_year_id_idx (the NOT EXISTS).
+-- Served by classes_pkey, classes_school_year_id_name_key,
+-- enrollments_class_id_status_idx, students_pkey and, for the NOT EXISTS,
+-- enrollments_school_id_school_year_id_status_idx.
 INSERT INTO enrollments (id, school_id, student_id, class_id, school_year_id,
                          status)
 SELECT translate(left(encode(uuid_send(gen_random_uuid()), 'base64'), 21), '+/', '-_'),
@@ -138,32 +142,40 @@ WHERE t.id = :to_class_id
 
 -- name: list_class_enrollments :page
 -- returns: ClassEnrollment
+-- budget: 10ms
 -- A class's enrollments of one status (None: all), by student name.
--- Served by enrollments_class_id_status_idx.
+-- Served by enrollments_class_id_status_idx, then students_pkey. The school is
+-- checked on the student (an enrollment's student is of its school), so no index
+-- on enrollments.school_id is combined with the class's.
 SELECT e.id, e.student_id, s.matricule, s.full_name, e.status, e.enrolled_at,
        e.confirmed_at,
        count(*) OVER () AS total_count
 FROM enrollments AS e
 JOIN students AS s ON s.id = e.student_id
 WHERE e.class_id = :class_id
-  AND e.school_id = :school_id
+  AND s.school_id = :school_id
   AND (:status::text IS NULL OR e.status = :status)
 ORDER BY s.full_name, e.id
 LIMIT :limit OFFSET :offset;
 
 -- name: count_class_enrollments :scalar
--- A class's head count: its confirmed enrollments.
--- Served by enrollments_class_id_status_idx.
+-- budget: 10ms
+-- A class's head count: its confirmed enrollments (0 for another school's class).
+-- Served by classes_pkey, then enrollments_class_id_status_idx (an index-only
+-- count).
 SELECT count(*)
-FROM enrollments
-WHERE class_id = :class_id
-  AND school_id = :school_id
-  AND status = 'confirmed';
+FROM classes AS c
+JOIN enrollments AS e ON e.class_id = c.id
+WHERE c.id = :class_id
+  AND c.school_id = :school_id
+  AND e.status = 'confirmed';
 
 -- name: count_school_year_enrollments :scalar
+-- budget: 10ms
+-- explain: index-only
 -- How many enrollments of one status (None: all) a school year has; the total for
 -- list_school_year_enrollments.
--- Served by enrollments_school_id_school_year_id_status_idx.
+-- Served by enrollments_school_id_school_year_id_status_idx (an index-only scan).
 SELECT count(*)
 FROM enrollments
 WHERE school_id = :school_id
@@ -172,10 +184,12 @@ WHERE school_id = :school_id
 
 -- name: list_school_year_enrollments :keyset
 -- returns: EnrollmentListing
+-- budget: 10ms
 -- A school year's enrollments of one status (None: all), oldest first, one seek page
 -- after (:after_enrolled_at, :after_id) (both None for the first page).
--- Served by enrollments_school_id_school_year_id_status_idx, which narrows the rows
--- but not their order: see the index this query wants in the issue.
+-- Served by enrollments_school_id_school_year_id_enrolled_at_id_idx, walked in order
+-- from the seek position (the status is a filter), then students_pkey and classes_pkey
+-- for the page's rows.
 SELECT e.id, e.student_id, s.matricule, s.full_name, e.class_id, c.name AS class_name,
        e.school_year_id, e.status, e.enrolled_at
 FROM enrollments AS e
@@ -193,9 +207,11 @@ LIMIT :limit;
 
 -- name: list_pending_enrollments :keyset
 -- returns: EnrollmentListing
+-- budget: 10ms
 -- The school's confirmation queue: pending enrollments of every year, oldest
 -- first, one seek page after (:after_enrolled_at, :after_id) (None: the start).
--- Served by enrollments_school_id_enrolled_at_where_pending_idx.
+-- Served by enrollments_school_id_enrolled_at_where_pending_idx, walked in order from
+-- the seek position, then students_pkey and classes_pkey.
 SELECT e.id, e.student_id, s.matricule, s.full_name, e.class_id, c.name AS class_name,
        e.school_year_id, e.status, e.enrolled_at
 FROM enrollments AS e
@@ -212,30 +228,38 @@ LIMIT :limit;
 
 -- name: lookup_class_enrollments :many
 -- returns: EnrollmentRef
--- The confirmed enrollments of these classes, to preload into a dict by student.
--- Served by enrollments_class_id_status_idx.
-SELECT id, student_id, class_id, school_year_id, status
-FROM enrollments
-WHERE class_id = ANY(:class_ids::text[])
-  AND school_id = :school_id
-  AND status = 'confirmed'
-ORDER BY class_id, student_id, id;
+-- budget: 10ms
+-- The confirmed enrollments of these classes (those of the school), to preload
+-- into a dict by student.
+-- Served by classes_pkey, then enrollments_class_id_status_idx.
+SELECT e.id, e.student_id, e.class_id, e.school_year_id, e.status
+FROM classes AS c
+JOIN enrollments AS e ON e.class_id = c.id
+WHERE c.id = ANY(:class_ids::text[])
+  AND c.school_id = :school_id
+  AND e.status = 'confirmed'
+ORDER BY e.class_id, e.student_id, e.id;
 
 -- name: lookup_student_enrollments :many
 -- returns: EnrollmentRef
+-- budget: 10ms
 -- The pending and confirmed enrollments of these students in one school year, to
 -- preload into a dict by student.
--- Served by enrollments_student_id_school_year_id_idx.
-SELECT id, student_id, class_id, school_year_id, status
-FROM enrollments
-WHERE student_id = ANY(:student_ids::text[])
-  AND school_year_id = :school_year_id
-  AND school_id = :school_id
-  AND status IN ('pending', 'confirmed')
-ORDER BY student_id, id;
+-- Served by students_pkey, or for a class's worth of ids
+-- students_school_id_full_name_id_idx (the school's students, filtered by id), then
+-- enrollments_student_id_school_year_id_idx.
+SELECT e.id, e.student_id, e.class_id, e.school_year_id, e.status
+FROM students AS s
+JOIN enrollments AS e ON e.student_id = s.id
+WHERE s.id = ANY(:student_ids::text[])
+  AND s.school_id = :school_id
+  AND e.school_year_id = :school_year_id
+  AND e.status IN ('pending', 'confirmed')
+ORDER BY e.student_id, e.id;
 
 -- name: list_student_enrollments :many
 -- returns: StudentEnrollment
+-- budget: 10ms
 -- A student's enrollment history across years, oldest first.
 -- Served by enrollments_student_id_school_year_id_idx.
 SELECT e.id, e.school_year_id, y.name AS school_year_name, e.class_id,

@@ -19,8 +19,9 @@ RETURNING id, school_id, school_year_id, grade_id, name, fee_type, amount, curre
           due_on, created_at, updated_at;
 
 -- name: upsert_fee_structures :execrows
--- Insert or update a year's fees by (grade, name) in one statement; parallel arrays,
--- one element per fee. Nothing is written when the year is not the school's, and
+-- Insert or update a year's fees by (grade, name) in one statement: one array per
+-- FeeStructureInsert field but school_id and school_year_id, columns_of(inserts,
+-- fields=[...]). Nothing is written when the year is not the school's, and
 -- unchanged fees are not rewritten, so the count is of fees inserted or changed.
 -- Served by school_years_pkey and fee_structures_school_year_id_grade_id_name_key.
 INSERT INTO fee_structures (id, school_id, school_year_id, grade_id, name, fee_type,
@@ -28,9 +29,9 @@ INSERT INTO fee_structures (id, school_id, school_year_id, grade_id, name, fee_t
 SELECT u.id, y.school_id, y.id, u.grade_id, u.name, u.fee_type, u.amount, u.currency,
        u.due_on
 FROM school_years AS y
-CROSS JOIN unnest(:ids::text[], :grade_ids::text[], :names::text[],
-                  :fee_types::text[], :amounts::numeric[], :currencies::text[],
-                  :due_ons::date[])
+CROSS JOIN unnest(:id::text[], :grade_id::text[], :name::text[],
+                  :fee_type::text[], :amount::numeric[], :currency::text[],
+                  :due_on::date[])
     AS u (id, grade_id, name, fee_type, amount, currency, due_on)
 WHERE y.id = :school_year_id
   AND y.school_id = :school_id
@@ -46,6 +47,7 @@ WHERE (fee_structures.fee_type, fee_structures.amount, fee_structures.currency,
 
 -- name: get_fee_structure :one
 -- returns: FeeStructure
+-- budget: 10ms
 -- One fee of the school by id.
 -- Served by fee_structures_pkey.
 SELECT id, school_id, school_year_id, grade_id, name, fee_type, amount, currency,
@@ -56,8 +58,9 @@ WHERE id = :id
 
 -- name: list_fee_structures :many
 -- returns: FeeStructureLine
+-- budget: 10ms
 -- A school year's fee schedule, grade by grade, for one grade (None: all).
--- Served by fee_structures_school_id_school_year_id_idx.
+-- Served by fee_structures_school_year_id_grade_id_name_key.
 SELECT f.id, f.grade_id, g.code AS grade_code, g.name AS grade_name, f.name,
        f.fee_type, f.amount, f.currency, f.due_on
 FROM fee_structures AS f
@@ -69,6 +72,7 @@ ORDER BY g.sort_order, f.name, f.id;
 
 -- name: lookup_fee_structures :many
 -- returns: FeeStructureRef
+-- budget: 10ms
 -- A school year's fees, to preload into a dict by id or by (grade, name).
 -- Served by fee_structures_school_id_school_year_id_idx.
 SELECT id, grade_id, name, fee_type, amount
@@ -79,10 +83,12 @@ ORDER BY grade_id, name, id;
 
 -- name: get_student_expected_fees :one
 -- returns: StudentExpectedFees
+-- notnull: school_year_id
+-- budget: 10ms
 -- What a student of the school owes for a year: the fees of the grade of its
 -- confirmed class (0 without one). NoRowError for an unknown student.
--- Served by students_pkey, enrollments_student_id_school_year_id_idx and
--- fee_structures_school_year_id_grade_id_name_key.
+-- Served by students_pkey, enrollments_student_id_school_year_id_where_confirmed_key,
+-- classes_pkey and fee_structures_school_year_id_grade_id_name_key.
 SELECT s.id AS student_id, :school_year_id::text AS school_year_id, cur.class_id,
        cur.grade_id, due.fee_count, coalesce(due.expected, 0) AS expected
 FROM students AS s

@@ -5,17 +5,18 @@
 -- a series) in the template of the class's school year.
 
 -- name: insert_marks :execrows
--- Record many marks in one statement: parallel arrays, one element per mark. Marks
--- whose student, class or term is not the school's, or whose term is not of the
--- class's year, are skipped, and so are ids already recorded (a retried batch
--- inserts nothing). Returns how many marks were added.
+-- Record many marks in one statement: one array per MarkInsert field but
+-- school_id, columns_of(inserts, fields=[...]). Marks whose student, class or term
+-- is not the school's, or whose term is not of the class's year, are skipped, and
+-- so are ids already recorded (a retried batch inserts nothing). Returns how many
+-- marks were added.
 -- Served by students_pkey, classes_pkey, terms_pkey and marks_pkey.
 INSERT INTO marks (id, school_id, student_id, class_id, subject_id, term_id, kind,
                    label, value)
 SELECT u.id, c.school_id, s.id, c.id, u.subject_id, t.id, u.kind, u.label, u.value
-FROM unnest(:ids::text[], :student_ids::text[], :class_ids::text[],
-            :subject_ids::text[], :term_ids::text[], :kinds::text[],
-            :labels::text[], :values::numeric[])
+FROM unnest(:id::text[], :student_id::text[], :class_id::text[],
+            :subject_id::text[], :term_id::text[], :kind::text[],
+            :label::text[], :value::numeric[])
     AS u (id, student_id, class_id, subject_id, term_id, kind, label, value)
 JOIN students AS s ON s.id = u.student_id
 JOIN classes AS c ON c.id = u.class_id
@@ -28,6 +29,7 @@ ON CONFLICT (id) DO NOTHING;
 
 -- name: get_mark :one
 -- returns: Mark
+-- budget: 10ms
 -- One mark of the school by id.
 -- Served by marks_pkey.
 SELECT id, school_id, student_id, class_id, subject_id, term_id, kind, label, value,
@@ -53,6 +55,7 @@ WHERE id = ANY(:ids)
 
 -- name: list_class_subject_marks :many
 -- returns: MarkSheetLine
+-- budget: 10ms
 -- A teacher's mark sheet: a class's marks in one subject and term, by student name,
 -- then in the order they were recorded.
 -- Served by marks_class_id_term_id_subject_id_idx.
@@ -68,11 +71,12 @@ ORDER BY s.full_name, m.student_id, m.recorded_at, m.id;
 
 -- name: list_student_report_card :many
 -- returns: ReportCardLine
+-- budget: 10ms
 -- A student's report card for a term: per subject (and class, should the student
 -- have changed class), the number of marks, their average and the coefficient,
 -- with the weighted term average on every line. By subject name.
--- Served by marks_student_id_term_id_subject_id_idx and
--- coefficient_templates_template_grade_series_subject_key.
+-- Served by marks_student_id_term_id_subject_id_idx, classes_pkey, school_years_pkey
+-- and coefficient_templates_template_grade_series_subject_key.
 WITH subject_averages AS (
     SELECT subject_id, class_id, count(*) AS mark_count,
            round(avg(value), 2) AS average
@@ -104,12 +108,13 @@ ORDER BY sub.name, sa.subject_id, sa.class_id;
 
 -- name: list_class_ranking :many
 -- returns: ClassRankingLine
+-- budget: 10ms
 -- A class's ranking for a term: each student confirmed in the class with marks in
 -- it, by weighted term average (the report card's), best first; ties share a
 -- position (rank), students without a weighted average come last.
--- Served by classes_pkey, marks_class_id_term_id_subject_id_idx,
--- coefficient_templates_template_grade_series_subject_key and
--- enrollments_class_id_status_idx.
+-- Served by classes_pkey, marks_class_id_term_id_subject_id_idx, students_pkey and
+-- enrollments_student_id_school_year_id_where_confirmed_key; the year's coefficients (a
+-- few dozen rows) are scanned.
 WITH cls AS (
     SELECT c.id, c.grade_id, c.series_id, y.school_year_template_id
     FROM classes AS c

@@ -34,8 +34,9 @@ RETURNING id, school_id, student_id, school_year_id, fee_structure_id, kind, amo
           currency, method, reference, note, paid_at, created_at;
 
 -- name: insert_payments :execrows
--- Import many ledger rows in one statement: parallel arrays, one element per row
--- (paid_ats None: now). Rows whose student, year or fee is not the school's are
+-- Import many ledger rows in one statement: one array per PaymentInsert field but
+-- school_id, columns_of(inserts, fields=[...]) (a None paid_at: now). Rows whose
+-- student, year or fee is not the school's are
 -- skipped, and so are ids or (method, reference) pairs already recorded, so a
 -- re-run import inserts nothing. Returns how many rows were added.
 -- Served by students_pkey, school_years_pkey, fee_structures_pkey, payments_pkey
@@ -44,10 +45,10 @@ INSERT INTO payments (id, school_id, student_id, school_year_id, fee_structure_i
                       kind, amount, currency, method, reference, note, paid_at)
 SELECT u.id, s.school_id, s.id, y.id, u.fee_structure_id, u.kind, u.amount,
        u.currency, u.method, u.reference, u.note, coalesce(u.paid_at, now())
-FROM unnest(:ids::text[], :student_ids::text[], :school_year_ids::text[],
-            :fee_structure_ids::text[], :kinds::text[], :amounts::numeric[],
-            :currencies::text[], :methods::text[], :references::text[],
-            :notes::text[], :paid_ats::timestamptz[])
+FROM unnest(:id::text[], :student_id::text[], :school_year_id::text[],
+            :fee_structure_id::text[], :kind::text[], :amount::numeric[],
+            :currency::text[], :method::text[], :reference::text[],
+            :note::text[], :paid_at::timestamptz[])
     AS u (id, student_id, school_year_id, fee_structure_id, kind, amount, currency,
           method, reference, note, paid_at)
 JOIN students AS s ON s.id = u.student_id
@@ -68,6 +69,7 @@ ON CONFLICT DO NOTHING;
 
 -- name: get_payment :one
 -- returns: Payment
+-- budget: 10ms
 -- One ledger row of the school by id (a receipt).
 -- Served by payments_pkey.
 SELECT id, school_id, student_id, school_year_id, fee_structure_id, kind, amount,
@@ -78,6 +80,7 @@ WHERE id = :id
 
 -- name: find_payment_by_reference :opt
 -- returns: Payment
+-- budget: 10ms
 -- The ledger row with this operator or bank reference for a method, or None: the
 -- receipt lookup when a parent brings a transaction id.
 -- Served by payments_school_id_method_reference_key.
@@ -90,6 +93,7 @@ WHERE school_id = :school_id
 
 -- name: list_student_payments :many
 -- returns: Payment
+-- budget: 10ms
 -- A student's ledger for a year, oldest first: the statement its balance sums.
 -- Served by payments_student_id_school_year_id_paid_at_idx.
 SELECT id, school_id, student_id, school_year_id, fee_structure_id, kind, amount,
@@ -102,11 +106,13 @@ ORDER BY paid_at, id;
 
 -- name: get_student_balance :one
 -- returns: StudentBalance
+-- notnull: school_year_id
+-- budget: 10ms
 -- A student's account for a year: the fees of the grade of its confirmed class,
 -- what it paid net of refunds, and what it still owes. NoRowError for an unknown
 -- student.
--- Served by students_pkey, enrollments_student_id_school_year_id_idx,
--- fee_structures_school_year_id_grade_id_name_key and
+-- Served by students_pkey, enrollments_student_id_school_year_id_where_confirmed_key,
+-- classes_pkey, fee_structures_school_year_id_grade_id_name_key and
 -- payments_student_id_school_year_id_paid_at_idx.
 SELECT s.id AS student_id, :school_year_id::text AS school_year_id,
        due.expected, led.paid, due.expected - led.paid AS outstanding
@@ -135,9 +141,11 @@ WHERE s.id = :student_id
   AND s.school_id = :school_id;
 
 -- name: count_school_payments :scalar
+-- budget: 10ms
+-- explain: index-only
 -- How many ledger rows the school recorded in [:paid_from, :paid_to) (None: open);
 -- the total for list_school_payments.
--- Served by payments_school_id_paid_at_id_idx.
+-- Served by payments_school_id_paid_at_id_idx (an index-only scan).
 SELECT count(*)
 FROM payments
 WHERE school_id = :school_id
@@ -146,9 +154,11 @@ WHERE school_id = :school_id
 
 -- name: list_school_payments :keyset
 -- returns: PaymentLine
+-- budget: 10ms
 -- The school's cash journal in [:paid_from, :paid_to) (None: open), oldest first,
 -- one seek page after (:after_paid_at, :after_id) (both None for the first page).
--- Served by payments_school_id_paid_at_id_idx.
+-- Served by payments_school_id_paid_at_id_idx, walked in order from the seek position,
+-- then students_pkey.
 SELECT p.id, p.school_id, p.student_id, p.school_year_id, p.fee_structure_id,
        p.kind, p.amount, p.currency, p.method, p.reference, p.note, p.paid_at,
        p.created_at, s.matricule, s.full_name
@@ -166,11 +176,12 @@ LIMIT :limit;
 
 -- name: list_class_outstanding :many
 -- returns: StudentOutstanding
+-- budget: 10ms
 -- Each student confirmed in a class with the fees due for the class's grade and
 -- year, what was paid net of refunds, and what is still owed, by name. With
 -- :only_unpaid, only the students who still owe something.
--- Served by classes_pkey, enrollments_class_id_status_idx,
--- fee_structures_school_year_id_grade_id_name_key and
+-- Served by classes_pkey, enrollments_class_id_status_idx, students_pkey,
+-- fee_structures_school_id_school_year_id_idx and
 -- payments_student_id_school_year_id_paid_at_idx.
 WITH cls AS (
     SELECT id, school_year_id, grade_id
@@ -178,7 +189,8 @@ WITH cls AS (
     WHERE id = :class_id
       AND school_id = :school_id
 ),
-due AS (
+-- Materialized: computed once, not once per student of the class.
+due AS MATERIALIZED (
     SELECT coalesce(sum(f.amount), 0) AS expected
     FROM cls
     JOIN fee_structures AS f ON f.school_year_id = cls.school_year_id
@@ -201,6 +213,5 @@ CROSS JOIN LATERAL (
       AND p.school_id = :school_id
 ) AS led
 WHERE e.status = 'confirmed'
-  AND e.school_id = :school_id
   AND (NOT :only_unpaid::boolean OR due.expected - led.paid > 0)
 ORDER BY s.full_name, s.id;

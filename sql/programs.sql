@@ -4,18 +4,38 @@
 
 -- name: create_program_template :one
 -- returns: ProgramTemplate
--- Create a draft program from a ProgramTemplateInsert.
--- Served by program_templates_pkey.
+-- Create a draft program from a ProgramTemplateInsert; a second program for the
+-- same template year, grade and subject raises UniqueViolation.
+-- Served by program_templates_pkey and program_templates_template_grade_subject_key
+-- (uniqueness checks).
 INSERT INTO program_templates (id, school_year_template_id, grade_id, subject_id, name)
 VALUES (:id, :school_year_template_id, :grade_id, :subject_id, :name)
 RETURNING id, school_year_template_id, grade_id, subject_id, name, status,
           created_at, updated_at;
 
+-- name: upsert_program_templates :execrows
+-- Insert or update programs by their natural key (template year, grade and
+-- subject), one array per ProgramTemplateInsert field: columns_of(inserts). A
+-- known program keeps its id and status and takes the new name. Counts only
+-- programs inserted or renamed.
+-- Served by program_templates_template_grade_subject_key.
+INSERT INTO program_templates (id, school_year_template_id, grade_id, subject_id, name)
+SELECT id, school_year_template_id, grade_id, subject_id, name
+FROM unnest(
+    :id::text[], :school_year_template_id::text[], :grade_id::text[],
+    :subject_id::text[], :name::text[]
+) AS p (id, school_year_template_id, grade_id, subject_id, name)
+ON CONFLICT (school_year_template_id, grade_id, subject_id) DO UPDATE
+SET name = EXCLUDED.name
+WHERE program_templates.name <> EXCLUDED.name;
+
 -- name: get_program_template :one
 -- returns: ProgramDetail
+-- budget: 10ms
 -- One program with its grade and subject names and its chapters in order.
 -- Served by program_templates_pkey and
--- program_template_chapters_program_template_id_sort_order_idx.
+-- program_template_chapters_program_template_id_sort_order_idx (a sequential scan of
+-- program_templates while it holds a few hundred rows).
 SELECT p.id, p.school_year_template_id, p.grade_id, p.subject_id, p.name, p.status,
        p.created_at, p.updated_at,
        g.name AS grade_name,
@@ -43,10 +63,12 @@ WHERE p.id = :id;
 
 -- name: list_program_templates :many
 -- returns: ProgramSummary
+-- budget: 10ms
 -- The programs of one grade in a template year, by subject, with how many
 -- chapters and hours each has.
--- Served by program_templates_school_year_template_id_grade_id_idx and
--- program_template_chapters_program_template_id_sort_order_idx.
+-- Served by program_templates_template_grade_subject_key and
+-- program_template_chapters_program_template_id_sort_order_idx (a sequential scan of
+-- program_templates while it holds a few hundred rows).
 SELECT p.id, p.subject_id, s.name AS subject_name, p.name, p.status,
        c.chapter_count, c.total_hours
 FROM program_templates AS p
@@ -63,6 +85,7 @@ ORDER BY s.name, p.id;
 
 -- name: list_program_template_chapters :many
 -- returns: ProgramChapter
+-- budget: 10ms
 -- The chapters of one program, in order.
 -- Served by program_template_chapters_program_template_id_sort_order_idx.
 SELECT id, program_template_id, title, sort_order, duration_hours,

@@ -3,23 +3,28 @@
 
 -- name: list_school_year_templates :many
 -- returns: SchoolYearTemplate
+-- budget: 10ms
+-- explain: seqscan=school_year_templates
 -- The global template years, newest first (what a school can start a year from).
 -- Served by a sequential scan: one row per calendar year.
--- explain: seq scan allowed, school_year_templates holds one row per year
 SELECT id, name, starts_on, ends_on, is_active, created_at, updated_at
 FROM school_year_templates
 ORDER BY starts_on DESC, id;
 
 -- name: find_school_year_template_by_name :opt
 -- returns: SchoolYearTemplate
+-- budget: 10ms
+-- explain: seqscan=school_year_templates
 -- The template year with this name ('2025-2026'), or None.
--- Served by school_year_templates_name_key.
+-- Served by school_year_templates_name_key (a sequential scan while there are a handful
+-- of template years).
 SELECT id, name, starts_on, ends_on, is_active, created_at, updated_at
 FROM school_year_templates
 WHERE name = :name;
 
 -- name: count_template_school_years :scalar
 -- tenant: any: the platform counts how many schools adopted a template
+-- budget: 10ms
 -- How many schools have a year made from this template.
 -- Served by school_years_school_year_template_id_idx.
 SELECT count(*)
@@ -44,6 +49,7 @@ RETURNING id, school_id, school_year_template_id, name, starts_on, ends_on, stat
 
 -- name: get_school_year :one
 -- returns: SchoolYear
+-- budget: 10ms
 -- One year of a school.
 -- Served by school_years_pkey.
 SELECT id, school_id, school_year_template_id, name, starts_on, ends_on, status,
@@ -54,6 +60,7 @@ WHERE id = :id
 
 -- name: get_active_school_year :opt
 -- returns: SchoolYear
+-- budget: 10ms
 -- A school's active year, or None between years.
 -- Served by school_years_school_id_where_active_key.
 SELECT id, school_id, school_year_template_id, name, starts_on, ends_on, status,
@@ -64,6 +71,7 @@ WHERE school_id = :school_id
 
 -- name: list_school_years :many
 -- returns: SchoolYear
+-- budget: 10ms
 -- A school's years, newest first.
 -- Served by school_years_school_id_school_year_template_id_key.
 SELECT id, school_id, school_year_template_id, name, starts_on, ends_on, status,
@@ -107,6 +115,7 @@ WHERE id = :id
 
 -- name: list_school_year_terms :many
 -- returns: Term
+-- budget: 10ms
 -- The terms of one school year, in order.
 -- Served by terms_school_year_id_sort_order_key.
 SELECT id, school_id, school_year_id, name, sort_order, starts_on, ends_on,
@@ -118,6 +127,7 @@ ORDER BY sort_order, id;
 
 -- name: get_term :one
 -- returns: Term
+-- budget: 10ms
 -- One term of a school.
 -- Served by terms_pkey.
 SELECT id, school_id, school_year_id, name, sort_order, starts_on, ends_on,
@@ -128,6 +138,7 @@ WHERE id = :id
 
 -- name: find_current_term :opt
 -- returns: Term
+-- budget: 10ms
 -- The school's term that contains :on_date (today, usually), or None in holidays.
 -- Served by terms_school_id_starts_on_idx.
 SELECT id, school_id, school_year_id, name, sort_order, starts_on, ends_on,

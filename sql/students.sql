@@ -12,18 +12,20 @@ RETURNING id, school_id, matricule, first_name, last_name, full_name, birth_date
           gender, status, created_at, updated_at;
 
 -- name: upsert_students :execrows
--- Insert or update a school's students by matricule, one statement for the batch.
--- The arrays are parallel (one element per student); an existing matricule keeps
--- its id and status and takes the new names, birth date and gender. Rows that
--- would not change are not rewritten, so the count is of rows inserted or changed.
+-- Insert or update a school's students by matricule, one statement for the batch:
+-- one array per StudentInsert field but school_id, columns_of(inserts,
+-- fields=[...]). A new student takes its status; an existing matricule keeps its
+-- id and status and takes the new names, birth date and gender. Rows that would
+-- not change are not rewritten, so the count is of rows inserted or changed.
 -- Served by students_school_id_matricule_key.
 INSERT INTO students (id, school_id, matricule, first_name, last_name, birth_date,
-                      gender)
+                      gender, status)
 SELECT u.id, :school_id, u.matricule, u.first_name, u.last_name, u.birth_date,
-       u.gender
-FROM unnest(:ids::text[], :matricules::text[], :first_names::text[],
-            :last_names::text[], :birth_dates::date[], :genders::text[])
-    AS u (id, matricule, first_name, last_name, birth_date, gender)
+       u.gender, u.status
+FROM unnest(:id::text[], :matricule::text[], :first_name::text[],
+            :last_name::text[], :birth_date::date[], :gender::text[],
+            :status::text[])
+    AS u (id, matricule, first_name, last_name, birth_date, gender, status)
 ON CONFLICT (school_id, matricule) DO UPDATE
 SET first_name = excluded.first_name,
     last_name = excluded.last_name,
@@ -35,6 +37,7 @@ WHERE (students.first_name, students.last_name, students.birth_date, students.ge
 
 -- name: get_student :one
 -- returns: Student
+-- budget: 10ms
 -- One student of the school by id.
 -- Served by students_pkey.
 SELECT id, school_id, matricule, first_name, last_name, full_name, birth_date,
@@ -45,6 +48,7 @@ WHERE id = :id
 
 -- name: find_student_by_matricule :opt
 -- returns: Student
+-- budget: 10ms
 -- The school's student with this matricule (exact match), or None.
 -- Served by students_school_id_matricule_key.
 SELECT id, school_id, matricule, first_name, last_name, full_name, birth_date,
@@ -55,10 +59,14 @@ WHERE school_id = :school_id
 
 -- name: list_students :page
 -- returns: StudentSummary
--- A school's students by name: :search (None: all) is a case-insensitive prefix of
--- the full name (last name first) or the exact matricule; :status None: any.
+-- sort: name = full_name, id | newest = created_at DESC, id DESC | matricule = matricule, id
+-- budget: 10ms
+-- A school's students, by name unless :sort says 'newest' (latest added first)
+-- or 'matricule': :search (None: all) is a case-insensitive prefix of the full
+-- name (last name first) or the exact matricule; :status None: any.
 -- Served by students_school_id_full_name_id_idx (walked in order; the prefix and
--- status are filters on it, not index bounds).
+-- status are filters on it, not index bounds); the other orders sort the
+-- school's few hundred rows.
 SELECT id, matricule, full_name, gender, birth_date, status,
        count(*) OVER () AS total_count
 FROM students
@@ -69,11 +77,12 @@ WHERE school_id = :school_id
       OR starts_with(lower(full_name), lower(:search))
       OR matricule = :search
   )
-ORDER BY full_name, id
+ORDER BY :sort
 LIMIT :limit OFFSET :offset;
 
 -- name: lookup_students :many
 -- returns: StudentRef
+-- budget: 10ms
 -- The school's students with these matricules, to preload into a dict for imports.
 -- Served by students_school_id_matricule_key.
 SELECT id, matricule, full_name, status
@@ -84,6 +93,7 @@ ORDER BY matricule, id;
 
 -- name: get_student_profile :one
 -- returns: StudentProfile
+-- budget: 10ms
 -- A student with the current enrollment of the school's active year: the confirmed
 -- one, else the latest pending one; the enrollment columns are None without one.
 -- Served by students_pkey, school_years_school_id_where_active_key and
@@ -127,7 +137,7 @@ WHERE id = ANY(:ids)
 -- confirmed enrollments of the active year are cancelled, in one statement.
 -- Returns how many students were withdrawn.
 -- Served by students_pkey, school_years_school_id_where_active_key and
--- enrollments_student_id_school_year_id_idx.
+-- enrollments_school_id_school_year_id_status_idx.
 WITH cancelled AS (
     UPDATE enrollments AS e
     SET status = 'cancelled',

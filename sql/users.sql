@@ -12,6 +12,7 @@ RETURNING id, email, full_name, phone, status, created_at, updated_at;
 
 -- name: get_user :one
 -- returns: User
+-- budget: 10ms
 -- One user by id.
 -- Served by users_pkey.
 SELECT id, email, full_name, phone, status, created_at, updated_at
@@ -20,6 +21,7 @@ WHERE id = :id;
 
 -- name: find_user_by_email :opt
 -- returns: User
+-- budget: 10ms
 -- The user with this email in any case (sign-in, invitations), or None.
 -- Served by users_email_key.
 SELECT id, email, full_name, phone, status, created_at, updated_at
@@ -59,6 +61,7 @@ WHERE (users.full_name, users.phone)
 
 -- name: list_school_users :page
 -- returns: SchoolMember
+-- budget: 10ms
 -- A school's users with their role, by name; :role and :search (name or email)
 -- narrow the list when not None.
 -- Served by user_schools_school_id_role_idx, then users_pkey.
@@ -80,6 +83,7 @@ LIMIT :limit OFFSET :offset;
 -- name: list_user_schools :many
 -- returns: UserSchool
 -- tenant: any: a user's memberships span schools (the school picker at sign-in)
+-- budget: 10ms
 -- The schools a user works in, with the role in each, by school name.
 -- Served by user_schools_user_id_school_id_key, then schools_pkey.
 SELECT s.id AS school_id, s.name, s.code, s.status, us.role
@@ -90,6 +94,7 @@ ORDER BY s.name, s.id;
 
 -- name: find_membership_by_user :opt
 -- returns: Membership
+-- budget: 10ms
 -- A user's membership in one school (what authorisation checks), or None.
 -- Served by user_schools_user_id_school_id_key.
 SELECT id, user_id, school_id, role, created_at, updated_at

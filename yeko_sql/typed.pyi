@@ -1486,11 +1486,11 @@ class SamplesQueries:
     """The queries of ``samples.sql`` (``db.samples``)."""
 
     def sample_after_enrolled_at(self) -> datetime | None:
-        """No seek position: the first keyset page."""
-    def sample_after_id(self) -> str | None:
-        """No seek position: the first keyset page."""
+        """The enrolment time of the 50th enrollment of the busiest school's active
+        year (see sample_enrollments_after_id).
+        """
     def sample_after_paid_at(self) -> datetime | None:
-        """No seek position: the first keyset page."""
+        """The payment time of that 50th ledger row (see sample_payments_after_id)."""
     def sample_catalog_code(self) -> str | None:
         """The first grade's code (find_track_by_code and find_series_by_code find
         nothing with it: the plan is the same unique-key probe).
@@ -1504,19 +1504,27 @@ class SamplesQueries:
     def sample_class_ids(self) -> list[str] | None:
         """Every class of the busiest school's active year."""
     def sample_classes_id(self) -> str | None:
-        """The biggest class of the busiest school's active year, for get_class."""
+        """The first class by name of the busiest school's active year, for
+        get_class.
+        """
     def sample_classes_name(self) -> str | None:
         """The name of the biggest class of the busiest school's active year."""
-    def sample_classes_status(self) -> str:
-        """Active classes: the list's everyday filter."""
+    def sample_classes_status(self) -> str | None:
+        """The status most classes have (active)."""
     def sample_email(self) -> str | None:
         """The email of the user who belongs to the most schools, in upper case (the
         lookup lower-cases it).
         """
+    def sample_enrollments_after_id(self) -> str | None:
+        """Where the second keyset page of the busiest school's active year starts:
+        the id of its 50th enrollment by enrolment time.
+        """
     def sample_enrollments_id(self) -> str | None:
         """One enrollment of the busiest school."""
-    def sample_enrollments_status(self) -> str:
-        """Confirmed enrollments: the class list's everyday filter."""
+    def sample_enrollments_status(self) -> str | None:
+        """The status most enrollments of the busiest school's active year have
+        (confirmed).
+        """
     def sample_fees_id(self) -> str | None:
         """One fee of the busiest school."""
     def sample_grade_id(self) -> str | None:
@@ -1538,19 +1546,25 @@ class SamplesQueries:
     def sample_paid_from(self) -> datetime | None:
         """The start of the busiest school's last month with payments."""
     def sample_paid_to(self) -> datetime | None:
-        """No upper bound: up to now."""
+        """The end of that month: a month's cash journal."""
+    def sample_payments_after_id(self) -> str | None:
+        """Where the second keyset page of the busiest school's cash journal for the
+        sample month starts (see sample_paid_from): the id of its 50th ledger row.
+        """
     def sample_payments_id(self) -> str | None:
         """One ledger row of the busiest school."""
     def sample_period(self) -> str:
-        """Monthly totals."""
+        """Monthly totals (varchar, so its statement differs from sample_search's in
+        pg_stat_statements, which query coverage reads).
+        """
     def sample_program_template_id(self) -> str | None:
         """The program with the most chapters."""
     def sample_programs_id(self) -> str | None:
-        """The program with the most chapters, for get_program_template."""
+        """The newest program, for get_program_template."""
     def sample_reference(self) -> str | None:
         """The reference of the busiest school's first ledger row with one."""
     def sample_role(self) -> str | None:
-        """No role filter: every member."""
+        """The role most members of the busiest school have."""
     def sample_school_id(self) -> str | None:
         """The busiest school: the one with the most students."""
     def sample_school_year_id(self) -> str | None:
@@ -1558,7 +1572,7 @@ class SamplesQueries:
     def sample_school_year_template_id(self) -> str | None:
         """The template of the busiest school's active year."""
     def sample_school_years_id(self) -> str | None:
-        """The busiest school's active year, for get_school_year (get_term gets it
+        """The busiest school's oldest year, for get_school_year (get_term gets it
         too and finds no term: the plan is the same primary-key probe).
         """
     def sample_school_years_name(self) -> str | None:
@@ -1583,8 +1597,8 @@ class SamplesQueries:
         """
     def sample_students_id(self) -> str | None:
         """The busiest school's student with the most ledger rows, for get_student."""
-    def sample_students_status(self) -> str:
-        """Active students: the list's everyday filter."""
+    def sample_students_status(self) -> str | None:
+        """The status most students have (active)."""
     def sample_subject_id(self) -> str | None:
         """The subject with the most marks in the busiest school (any subject
         without).
@@ -1593,8 +1607,8 @@ class SamplesQueries:
         """The term of the busiest school's active year with the most marks (the
         first term when none has marks).
         """
-    def sample_time_zone(self) -> str:
-        """Côte d'Ivoire's time zone."""
+    def sample_time_zone(self) -> str | None:
+        """Côte d'Ivoire's time zone, as this server knows it."""
     def sample_top(self) -> int:
         """The dashboard's top 10 debtors."""
     def sample_track_id(self) -> str | None:
@@ -1602,18 +1616,18 @@ class SamplesQueries:
     def sample_user_id(self) -> str | None:
         """The user who belongs to the most schools."""
     def sample_users_id(self) -> str | None:
-        """The user who belongs to the most schools, for get_user."""
+        """The newest user, for get_user."""
 
 @type_check_only
 class AsyncSamplesQueries:
     """The queries of ``samples.sql`` (``adb.samples``)."""
 
     async def sample_after_enrolled_at(self) -> datetime | None:
-        """No seek position: the first keyset page."""
-    async def sample_after_id(self) -> str | None:
-        """No seek position: the first keyset page."""
+        """The enrolment time of the 50th enrollment of the busiest school's active
+        year (see sample_enrollments_after_id).
+        """
     async def sample_after_paid_at(self) -> datetime | None:
-        """No seek position: the first keyset page."""
+        """The payment time of that 50th ledger row (see sample_payments_after_id)."""
     async def sample_catalog_code(self) -> str | None:
         """The first grade's code (find_track_by_code and find_series_by_code find
         nothing with it: the plan is the same unique-key probe).
@@ -1627,19 +1641,27 @@ class AsyncSamplesQueries:
     async def sample_class_ids(self) -> list[str] | None:
         """Every class of the busiest school's active year."""
     async def sample_classes_id(self) -> str | None:
-        """The biggest class of the busiest school's active year, for get_class."""
+        """The first class by name of the busiest school's active year, for
+        get_class.
+        """
     async def sample_classes_name(self) -> str | None:
         """The name of the biggest class of the busiest school's active year."""
-    async def sample_classes_status(self) -> str:
-        """Active classes: the list's everyday filter."""
+    async def sample_classes_status(self) -> str | None:
+        """The status most classes have (active)."""
     async def sample_email(self) -> str | None:
         """The email of the user who belongs to the most schools, in upper case (the
         lookup lower-cases it).
         """
+    async def sample_enrollments_after_id(self) -> str | None:
+        """Where the second keyset page of the busiest school's active year starts:
+        the id of its 50th enrollment by enrolment time.
+        """
     async def sample_enrollments_id(self) -> str | None:
         """One enrollment of the busiest school."""
-    async def sample_enrollments_status(self) -> str:
-        """Confirmed enrollments: the class list's everyday filter."""
+    async def sample_enrollments_status(self) -> str | None:
+        """The status most enrollments of the busiest school's active year have
+        (confirmed).
+        """
     async def sample_fees_id(self) -> str | None:
         """One fee of the busiest school."""
     async def sample_grade_id(self) -> str | None:
@@ -1661,19 +1683,25 @@ class AsyncSamplesQueries:
     async def sample_paid_from(self) -> datetime | None:
         """The start of the busiest school's last month with payments."""
     async def sample_paid_to(self) -> datetime | None:
-        """No upper bound: up to now."""
+        """The end of that month: a month's cash journal."""
+    async def sample_payments_after_id(self) -> str | None:
+        """Where the second keyset page of the busiest school's cash journal for the
+        sample month starts (see sample_paid_from): the id of its 50th ledger row.
+        """
     async def sample_payments_id(self) -> str | None:
         """One ledger row of the busiest school."""
     async def sample_period(self) -> str:
-        """Monthly totals."""
+        """Monthly totals (varchar, so its statement differs from sample_search's in
+        pg_stat_statements, which query coverage reads).
+        """
     async def sample_program_template_id(self) -> str | None:
         """The program with the most chapters."""
     async def sample_programs_id(self) -> str | None:
-        """The program with the most chapters, for get_program_template."""
+        """The newest program, for get_program_template."""
     async def sample_reference(self) -> str | None:
         """The reference of the busiest school's first ledger row with one."""
     async def sample_role(self) -> str | None:
-        """No role filter: every member."""
+        """The role most members of the busiest school have."""
     async def sample_school_id(self) -> str | None:
         """The busiest school: the one with the most students."""
     async def sample_school_year_id(self) -> str | None:
@@ -1681,7 +1709,7 @@ class AsyncSamplesQueries:
     async def sample_school_year_template_id(self) -> str | None:
         """The template of the busiest school's active year."""
     async def sample_school_years_id(self) -> str | None:
-        """The busiest school's active year, for get_school_year (get_term gets it
+        """The busiest school's oldest year, for get_school_year (get_term gets it
         too and finds no term: the plan is the same primary-key probe).
         """
     async def sample_school_years_name(self) -> str | None:
@@ -1706,8 +1734,8 @@ class AsyncSamplesQueries:
         """
     async def sample_students_id(self) -> str | None:
         """The busiest school's student with the most ledger rows, for get_student."""
-    async def sample_students_status(self) -> str:
-        """Active students: the list's everyday filter."""
+    async def sample_students_status(self) -> str | None:
+        """The status most students have (active)."""
     async def sample_subject_id(self) -> str | None:
         """The subject with the most marks in the busiest school (any subject
         without).
@@ -1716,8 +1744,8 @@ class AsyncSamplesQueries:
         """The term of the busiest school's active year with the most marks (the
         first term when none has marks).
         """
-    async def sample_time_zone(self) -> str:
-        """Côte d'Ivoire's time zone."""
+    async def sample_time_zone(self) -> str | None:
+        """Côte d'Ivoire's time zone, as this server knows it."""
     async def sample_top(self) -> int:
         """The dashboard's top 10 debtors."""
     async def sample_track_id(self) -> str | None:
@@ -1725,7 +1753,7 @@ class AsyncSamplesQueries:
     async def sample_user_id(self) -> str | None:
         """The user who belongs to the most schools."""
     async def sample_users_id(self) -> str | None:
-        """The user who belongs to the most schools, for get_user."""
+        """The newest user, for get_user."""
 
 @type_check_only
 class SchoolYearsQueries:

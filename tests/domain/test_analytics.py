@@ -4,9 +4,7 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from tests.domain.test_enrollments import class_students, enroll_all
-from tests.domain.test_payments import pay
-from tests.fix_domain import World
+from tests.fix_domain import World, class_students, enroll_all, pay
 from yeko_sql.database import Database
 from yeko_sql.errors import NoRowError
 

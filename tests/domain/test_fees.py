@@ -5,11 +5,17 @@ import msgspec
 import psycopg
 import pytest
 
-from tests.domain.test_enrollments import enroll_all
-from tests.fix_domain import World, new_id
+from tests.fix_domain import World, enroll_all
+from yeko_sql.bulk import columns_of
 from yeko_sql.database import Database
-from yeko_sql.domain.fees import FeeStructureInsert
+from yeko_sql.domain.fees import FeeStructureInsert, FeeType
 from yeko_sql.errors import NoRowError
+
+UPSERT_FIELDS = [
+    f
+    for f in FeeStructureInsert.__struct_fields__
+    if f not in {"school_id", "school_year_id"}
+]
 
 
 def test_create_fee_structure_returns_the_row(db: Database, world: World) -> None:
@@ -70,17 +76,27 @@ def test_upsert_fee_structures_inserts_updates_and_skips_unchanged(
     db: Database, world: World
 ) -> None:
     school = world.first
-    grades = [world.grade_ids[g] for g in ("6EME", "5EME", "6EME")]
+
+    def fee(grade: str, name: str, kind: FeeType, amount: str) -> FeeStructureInsert:
+        return FeeStructureInsert(
+            school_id=school.school_id,
+            school_year_id=school.school_year_id,
+            grade_id=world.grade_ids[grade],
+            name=name,
+            fee_type=kind,
+            amount=Decimal(amount),
+            due_on=date(2025, 10, 31) if kind == "tuition" else None,
+        )
+
+    rows = [
+        fee("6EME", "Scolarite", "tuition", "175000"),
+        fee("5EME", "Scolarite", "tuition", "150000"),
+        fee("6EME", "Examen", "exam", "10000"),
+    ]
     args = {
         "school_id": school.school_id,
         "school_year_id": school.school_year_id,
-        "ids": [new_id() for _ in grades],
-        "grade_ids": grades,
-        "names": ["Scolarite", "Scolarite", "Examen"],
-        "fee_types": ["tuition", "tuition", "exam"],
-        "amounts": [Decimal("175000"), Decimal("150000"), Decimal("10000")],
-        "currencies": ["XOF", "XOF", "XOF"],
-        "due_ons": [date(2025, 10, 31), date(2025, 10, 31), None],
+        **columns_of(rows, UPSERT_FIELDS),
     }
     # 6EME tuition changes, 5EME tuition is unchanged, 6EME exam is new.
     assert db.fees.upsert_fee_structures(**args) == 2

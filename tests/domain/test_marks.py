@@ -3,26 +3,20 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from tests.domain.test_enrollments import class_students, enroll_all
-from tests.fix_domain import SchoolWorld, World, new_id
+from tests.fix_domain import SchoolWorld, World, class_students, enroll_all, new_id
+from yeko_sql.bulk import columns_of
 from yeko_sql.database import Database
 from yeko_sql.domain.marks import MarkInsert
 from yeko_sql.errors import NoRowError
 
+MARK_FIELDS = [f for f in MarkInsert.__struct_fields__ if f != "school_id"]
+
 
 def record(db: Database, school: SchoolWorld, marks: list[MarkInsert]) -> int:
-    """Bind MarkInserts as the parallel arrays insert_marks takes."""
+    """Bind MarkInserts as the column arrays insert_marks takes."""
     return int(
         db.marks.insert_marks(
-            school_id=school.school_id,
-            ids=[m.id for m in marks],
-            student_ids=[m.student_id for m in marks],
-            class_ids=[m.class_id for m in marks],
-            subject_ids=[m.subject_id for m in marks],
-            term_ids=[m.term_id for m in marks],
-            kinds=[m.kind for m in marks],
-            labels=[m.label for m in marks],
-            values=[m.value for m in marks],
+            school_id=school.school_id, **columns_of(marks, MARK_FIELDS)
         )
     )
 

@@ -7,8 +7,17 @@ import msgspec
 import psycopg
 import pytest
 
-from tests.domain.test_enrollments import class_students, enroll_all
-from tests.fix_domain import AsyncScenario, SchoolWorld, World, new_id
+from tests.fix_domain import (
+    AsyncScenario,
+    SchoolWorld,
+    World,
+    class_students,
+    enroll_all,
+    new_id,
+    pay,
+    walk,
+)
+from yeko_sql.bulk import columns_of
 from yeko_sql.database import Database
 from yeko_sql.database_async import AsyncDatabase
 from yeko_sql.domain.payments import PaymentInsert
@@ -17,39 +26,16 @@ from yeko_sql.errors import NoRowError
 START = datetime(2025, 9, 1, 8, tzinfo=UTC)
 
 
-def pay(
-    db: Database, school: SchoolWorld, student_id: str, amount: str, **fields: Any
-) -> PaymentInsert:
-    """Record one ledger row for *student_id* through create_payment."""
-    row = PaymentInsert(
-        school_id=school.school_id,
-        student_id=student_id,
-        school_year_id=school.school_year_id,
-        amount=Decimal(amount),
-        **fields,
-    )
-    db.payments.create_payment(**msgspec.structs.asdict(row))
-    return row
+IMPORT_FIELDS = [f for f in PaymentInsert.__struct_fields__ if f != "school_id"]
 
 
 def import_payments(
     db: Database, school: SchoolWorld, rows: list[PaymentInsert]
 ) -> int:
-    """Bind PaymentInserts as the parallel arrays insert_payments takes."""
+    """Bind PaymentInserts as the column arrays insert_payments takes."""
     return int(
         db.payments.insert_payments(
-            school_id=school.school_id,
-            ids=[r.id for r in rows],
-            student_ids=[r.student_id for r in rows],
-            school_year_ids=[r.school_year_id for r in rows],
-            fee_structure_ids=[r.fee_structure_id for r in rows],
-            kinds=[r.kind for r in rows],
-            amounts=[r.amount for r in rows],
-            currencies=[r.currency for r in rows],
-            methods=[r.method for r in rows],
-            references=[r.reference for r in rows],
-            notes=[r.note for r in rows],
-            paid_ats=[r.paid_at for r in rows],
+            school_id=school.school_id, **columns_of(rows, IMPORT_FIELDS)
         )
     )
 
@@ -231,22 +217,14 @@ def test_walking_the_cash_journal_returns_every_row_once_in_order(
     ]
     import_payments(db, mine, rows)
     pay(db, theirs, theirs.student_ids[0], "10", method="cash", paid_at=START)
-    seen: list[tuple[datetime, str]] = []
-    after: tuple[datetime | None, str | None] = (None, None)
-    while True:
-        page = db.payments.list_school_payments(
-            school_id=mine.school_id,
-            paid_from=None,
-            paid_to=None,
-            after_paid_at=after[0],
-            after_id=after[1],
-            limit=6,
-        )
-        seen += [(p.paid_at, p.id) for p in page.items]
-        if not page.has_more:
-            break
-        assert page.last is not None
-        after = (page.last.paid_at, page.last.id)
+    seen = walk(
+        db.payments.list_school_payments,
+        6,
+        "paid_at",
+        school_id=mine.school_id,
+        paid_from=None,
+        paid_to=None,
+    )
     assert seen == sorted((r.paid_at, r.id) for r in rows if r.paid_at is not None)
     assert (
         db.payments.count_school_payments(

@@ -1,4 +1,5 @@
 import msgspec
+import psycopg
 import pytest
 
 from tests.fix_domain import World
@@ -39,10 +40,38 @@ def chapters(
     }
 
 
-def test_create_program_template_makes_a_draft(db: Database, world: World) -> None:
+def test_create_program_template_makes_a_draft_once_per_subject_and_grade(
+    db: Database, world: World
+) -> None:
     program = create(db, world)
     assert program.status == "draft"
     assert program.grade_id == world.grade_ids["TLE"]
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        create(db, world)
+
+
+def test_upsert_program_templates_binds_columns_of_inserts_by_natural_key(
+    db: Database, world: World
+) -> None:
+    existing = create(db, world, "MATH")
+    rows = [
+        ProgramTemplateInsert(
+            school_year_template_id=world.template_id,
+            grade_id=world.grade_ids["TLE"],
+            subject_id=world.subject_ids[subject],
+            name=f"Nouveau programme {subject}",
+        )
+        for subject in ("MATH", "FR")
+    ]
+    assert db.programs.upsert_program_templates(**columns_of(rows)) == 2
+    assert db.programs.upsert_program_templates(**columns_of(rows)) == 0
+    listed = db.programs.list_program_templates(
+        school_year_template_id=world.template_id, grade_id=world.grade_ids["TLE"]
+    )
+    assert [(p.id, p.name, p.status) for p in listed] == [
+        (rows[1].id, "Nouveau programme FR", "draft"),
+        (existing.id, "Nouveau programme MATH", "draft"),
+    ]
 
 
 def test_get_program_template_nests_its_chapters_in_order(

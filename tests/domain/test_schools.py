@@ -62,6 +62,26 @@ def test_list_schools_pages_newest_first_and_searches_name_or_code(
     assert by_code.total == 3
 
 
+def test_list_schools_sorts_by_name_or_code_when_asked(
+    db: Database, world: World
+) -> None:
+    for name, code in (("Athenee", "ZZ001"), ("Zenith", "AA001")):
+        create(db, name=name, code=code)
+    args = {"status": "active", "search": None, "page": 1, "page_size": 10}
+    by_name = db.schools.list_schools(**args, sort="name")
+    assert [s.name for s in by_name.items] == [
+        "Athenee",
+        "Lycee Moderne 1",
+        "Lycee Moderne 2",
+        "Zenith",
+    ]
+    by_code = db.schools.list_schools(**args, sort="code")
+    assert [s.code for s in by_code.items] == ["AA001", "LM001", "LM002", "ZZ001"]
+    newest = db.schools.list_schools(**args, sort="newest")
+    assert newest == db.schools.list_schools(**args)
+    assert newest.items[0].code == "AA001"
+
+
 def test_an_offset_past_the_end_still_reports_the_total(
     db: Database, world: World
 ) -> None:

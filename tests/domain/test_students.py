@@ -1,13 +1,16 @@
-from datetime import date
+from datetime import date, datetime
 
 import msgspec
 import psycopg
 import pytest
 
 from tests.fix_domain import World, new_id
+from yeko_sql.bulk import columns_of
 from yeko_sql.database import Database
-from yeko_sql.domain.students import StudentInsert
-from yeko_sql.errors import NoRowError
+from yeko_sql.domain.students import StudentInsert, StudentSummary
+from yeko_sql.errors import NoRowError, ParameterError
+
+UPSERT_FIELDS = [f for f in StudentInsert.__struct_fields__ if f != "school_id"]
 
 
 def _enroll(pg: psycopg.Connection, world: World, student_id: str, status: str) -> str:
@@ -83,19 +86,16 @@ def test_upsert_students_inserts_new_updates_changed_and_skips_unchanged(
             gender="F",
         ),
         StudentInsert(
-            school_id=school_id, matricule="NEW-1", first_name="Ali", last_name="Traore"
+            school_id=school_id,
+            matricule="NEW-1",
+            first_name="Ali",
+            last_name="Traore",
+            status="transferred",
         ),
     ]
-    changed = db.students.upsert_students(
-        school_id=school_id,
-        ids=[r.id for r in rows],
-        matricules=[r.matricule for r in rows],
-        first_names=[r.first_name for r in rows],
-        last_names=[r.last_name for r in rows],
-        birth_dates=[r.birth_date for r in rows],
-        genders=[r.gender for r in rows],
-    )
-    assert changed == 2
+    columns = columns_of(rows, UPSERT_FIELDS)
+    assert db.students.upsert_students(school_id=school_id, **columns) == 2
+    assert db.students.upsert_students(school_id=school_id, **columns) == 0
     renamed = db.students.find_student_by_matricule(
         school_id=school_id, matricule="0100001X"
     )
@@ -108,7 +108,11 @@ def test_upsert_students_inserts_new_updates_changed_and_skips_unchanged(
         school_id=school_id, matricule="NEW-1"
     )
     assert added is not None
-    assert added.id == rows[2].id
+    assert (added.id, added.status) == (rows[2].id, "transferred")
+    other = db.students.find_student_by_matricule(
+        school_id=world.schools[1].school_id, matricule="NEW-1"
+    )
+    assert other is None
 
 
 def test_unknown_or_other_school_students_are_not_found(
@@ -151,6 +155,40 @@ def test_list_students_pages_by_name_and_filters_by_prefix(
         school_id=school_id, status=None, search="0100042X", page=1, page_size=5
     )
     assert [s.id for s in by_matricule.items] == [world.first.student_ids[42]]
+
+
+def test_list_students_sorts_by_a_declared_order_only(
+    db: Database, world: World, pg: psycopg.Connection
+) -> None:
+    school_id = world.first.school_id
+    # Make creation order differ from name and matricule order.
+    pg.execute(
+        "UPDATE students SET created_at = created_at + ascii(right(id, 1)) * interval"
+        " '1 minute' WHERE school_id = %s",
+        [school_id],
+    )
+    args = {"school_id": school_id, "status": None, "search": None, "page": 1}
+
+    def listed(sort: str) -> list[StudentSummary]:
+        page = db.students.list_students(**args, page_size=100, sort=sort)
+        assert page.total == 100
+        return list(page.items)
+
+    by_name, newest, by_matricule = map(listed, ("name", "newest", "matricule"))
+    assert by_name == db.students.list_students(**args, page_size=100).items
+    assert [s.full_name for s in by_name] == sorted(s.full_name for s in by_name)
+    assert [s.matricule for s in by_matricule] == sorted(
+        s.matricule for s in by_matricule
+    )
+    created: dict[str, datetime] = dict(
+        pg.execute(
+            "SELECT id, created_at FROM students WHERE school_id = %s", [school_id]
+        ).fetchall()
+    )
+    keys = [(created[s.id], s.id) for s in newest]
+    assert keys == sorted(keys, reverse=True)
+    with pytest.raises(ParameterError, match="unknown sort 'full_name DESC'"):
+        db.students.list_students(**args, page_size=5, sort="full_name DESC")
 
 
 def test_an_offset_past_the_end_still_reports_the_total(

@@ -6,7 +6,7 @@ from tests.fix_domain import World
 def test_the_world_fixture_builds_a_coherent_school_system(
     world: World, pg: psycopg.Connection
 ) -> None:
-    counts = dict(
+    counts: dict[str, int] = dict(
         pg.execute(
             "SELECT 'students', count(*) FROM students UNION ALL "
             "SELECT 'classes', count(*) FROM classes UNION ALL "

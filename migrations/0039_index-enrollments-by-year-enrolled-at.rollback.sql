@@ -1,0 +1,3 @@
+-- Drop enrollments_school_id_school_year_id_enrolled_at_id_idx.
+
+DROP INDEX CONCURRENTLY IF EXISTS enrollments_school_id_school_year_id_enrolled_at_id_idx;
