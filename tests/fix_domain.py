@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Coroutine, Iterator
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -21,11 +20,8 @@ import psycopg
 import pytest
 from nanoid import generate
 
-from yeko_sql.bulk import columns_of
 from yeko_sql.database import Database
 from yeko_sql.database_async import AsyncDatabase
-from yeko_sql.domain.enrollments import EnrollmentInsert, EnrollmentStatus
-from yeko_sql.domain.payments import PaymentInsert
 from yeko_sql.loader import load_queries
 from yeko_sql.registry import Registry
 from yeko_sql.settings import Settings
@@ -83,7 +79,8 @@ def new_id() -> str:
     return str(generate())
 
 
-def _insert(pg: psycopg.Connection, table: str, **values: object) -> str:
+def insert_row(pg: psycopg.Connection, table: str, **values: object) -> str:
+    """Insert one row of *values* (a fresh id unless given) and return its id."""
     values.setdefault("id", new_id())
     columns = ", ".join(values)
     marks = ", ".join(["%s"] * len(values))
@@ -95,11 +92,11 @@ def _insert(pg: psycopg.Connection, table: str, **values: object) -> str:
 
 def _catalog(pg: psycopg.Connection) -> dict[str, Any]:
     tracks = {
-        code: _insert(pg, "tracks", name=name, code=code)
+        code: insert_row(pg, "tracks", name=name, code=code)
         for code, name in (("PC", "Premier cycle"), ("SC", "Second cycle"))
     }
     grades = {
-        code: _insert(
+        code: insert_row(
             pg,
             "grades",
             track_id=tracks["PC" if order <= 4 else "SC"],
@@ -110,13 +107,13 @@ def _catalog(pg: psycopg.Connection) -> dict[str, Any]:
         for name, code, order in GRADES
     }
     series = {
-        code: _insert(
+        code: insert_row(
             pg, "series", track_id=tracks["SC"], name=f"Serie {code}", code=code
         )
         for code in ("A", "C", "D")
     }
     subjects = {
-        short: _insert(pg, "subjects", name=name, short_name=short, category=cat)
+        short: insert_row(pg, "subjects", name=name, short_name=short, category=cat)
         for name, short, cat in SUBJECTS
     }
     return {"tracks": tracks, "grades": grades, "series": series, "subjects": subjects}
@@ -125,7 +122,7 @@ def _catalog(pg: psycopg.Connection) -> dict[str, Any]:
 def _school(
     pg: psycopg.Connection, index: int, template_id: str, catalog: dict[str, Any]
 ) -> SchoolWorld:
-    school_id = _insert(
+    school_id = insert_row(
         pg,
         "schools",
         name=f"Lycee Moderne {index}",
@@ -133,7 +130,7 @@ def _school(
         city="Abidjan",
         settings=psycopg.types.json.Jsonb({"lang": "fr"}),
     )
-    year_id = _insert(
+    year_id = insert_row(
         pg,
         "school_years",
         school_id=school_id,
@@ -144,7 +141,7 @@ def _school(
         status="active",
     )
     terms = [
-        _insert(
+        insert_row(
             pg,
             "terms",
             school_id=school_id,
@@ -168,7 +165,7 @@ def _school(
         for series_code in ("A", "C") if second_cycle else (None,):
             label = {c: n for n, c, _ in GRADES}[grade_code]
             name = f"{label} {series_code or 'A'}"
-            class_id = _insert(
+            class_id = insert_row(
                 pg,
                 "classes",
                 school_id=school_id,
@@ -181,7 +178,7 @@ def _school(
             classes[name] = class_id
             for n in range(10):
                 students.append(
-                    _insert(
+                    insert_row(
                         pg,
                         "students",
                         school_id=school_id,
@@ -192,7 +189,7 @@ def _school(
                         gender="F" if n % 2 else "M",
                     )
                 )
-        fees[grade_code] = _insert(
+        fees[grade_code] = insert_row(
             pg,
             "fee_structures",
             school_id=school_id,
@@ -216,7 +213,7 @@ def _school(
 @pytest.fixture
 def world(pg: psycopg.Connection) -> World:
     """Insert a small, coherent school system into this test's database."""
-    template_id = _insert(
+    template_id = insert_row(
         pg,
         "school_year_templates",
         name="2025-2026",
@@ -224,7 +221,7 @@ def world(pg: psycopg.Connection) -> World:
         ends_on=date(2026, 7, 15),
         is_active=True,
     )
-    next_template_id = _insert(
+    next_template_id = insert_row(
         pg,
         "school_year_templates",
         name="2026-2027",
@@ -236,7 +233,7 @@ def world(pg: psycopg.Connection) -> World:
         catalog["grades"].items(), range(1, 8), strict=True
     ):
         for short, subject_id in catalog["subjects"].items():
-            _insert(
+            insert_row(
                 pg,
                 "coefficient_templates",
                 school_year_template_id=template_id,
@@ -291,108 +288,3 @@ def run_async(
         return asyncio.run(main())
 
     return run
-
-
-# -- steps shared by several test modules ------------------------------------
-
-ENROLLMENT_FIELDS = ["id", "student_id", "class_id", "status"]
-"""What insert_enrollments takes: every EnrollmentInsert field but school_id."""
-
-
-def class_students(school: SchoolWorld) -> dict[str, list[str]]:
-    """Each class name -> the ids of its 10 students, as the world built them."""
-    return {
-        name: school.student_ids[i * 10 : (i + 1) * 10]
-        for i, name in enumerate(school.class_ids)
-    }
-
-
-def enroll_all(
-    db: Database, school: SchoolWorld, status: EnrollmentStatus = "confirmed"
-) -> int:
-    """Enroll every student of *school* in its class with one bulk statement."""
-    rows = [
-        EnrollmentInsert(
-            school_id=school.school_id,
-            student_id=sid,
-            class_id=school.class_ids[name],
-            status=status,
-        )
-        for name, sids in class_students(school).items()
-        for sid in sids
-    ]
-    return int(
-        db.enrollments.insert_enrollments(
-            school_id=school.school_id, **columns_of(rows, ENROLLMENT_FIELDS)
-        )
-    )
-
-
-def next_year(pg: psycopg.Connection, world: World, school: SchoolWorld) -> str:
-    """Insert *school*'s draft 2026-2027 year; return its id."""
-    return _insert(
-        pg,
-        "school_years",
-        school_id=school.school_id,
-        school_year_template_id=world.next_template_id,
-        name="2026-2027",
-        starts_on=date(2026, 9, 1),
-        ends_on=date(2027, 7, 15),
-        status="draft",
-    )
-
-
-def add_class(
-    pg: psycopg.Connection,
-    world: World,
-    school: SchoolWorld,
-    *,
-    year_id: str,
-    grade: str,
-    name: str,
-) -> str:
-    """Insert a class of *grade* (a code) into one of *school*'s years."""
-    return _insert(
-        pg,
-        "classes",
-        school_id=school.school_id,
-        school_year_id=year_id,
-        grade_id=world.grade_ids[grade],
-        name=name,
-        capacity=40,
-    )
-
-
-def pay(
-    db: Database, school: SchoolWorld, student_id: str, amount: str, **fields: Any
-) -> PaymentInsert:
-    """Record one ledger row for *student_id* through create_payment."""
-    row = PaymentInsert(
-        school_id=school.school_id,
-        student_id=student_id,
-        school_year_id=school.school_year_id,
-        amount=Decimal(amount),
-        **fields,
-    )
-    db.payments.create_payment(**msgspec.structs.asdict(row))
-    return row
-
-
-def walk(
-    query: Callable[..., Any], limit: int, key: str, **args: object
-) -> list[tuple[Any, str]]:
-    """Every (key, id) of a keyset *query*, page after page.
-
-    The query seeks with ``after_<key>`` and ``after_id``, both None at first.
-    """
-    seen: list[tuple[Any, str]] = []
-    after: tuple[object, str | None] = (None, None)
-    while True:
-        page = query(
-            **args, **{f"after_{key}": after[0]}, after_id=after[1], limit=limit
-        )
-        seen += [(getattr(row, key), row.id) for row in page.items]
-        if not page.has_more:
-            return seen
-        assert page.last is not None
-        after = (getattr(page.last, key), page.last.id)

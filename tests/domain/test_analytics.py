@@ -4,7 +4,8 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from tests.fix_domain import World, class_students, enroll_all, pay
+from tests.fix_domain import World
+from tests.steps import class_students, enroll_all, pay
 from yeko_sql.database import Database
 from yeko_sql.errors import NoRowError
 

@@ -2,13 +2,12 @@ import msgspec
 import psycopg
 import pytest
 
-from tests.fix_domain import (
+from tests.fix_domain import World, new_id
+from tests.steps import (
     ENROLLMENT_FIELDS,
-    World,
     add_class,
     class_students,
     enroll_all,
-    new_id,
     next_year,
     walk,
 )

@@ -5,7 +5,8 @@ import msgspec
 import psycopg
 import pytest
 
-from tests.fix_domain import World, enroll_all
+from tests.fix_domain import World
+from tests.steps import enroll_all
 from yeko_sql.bulk import columns_of
 from yeko_sql.database import Database
 from yeko_sql.domain.fees import FeeStructureInsert, FeeType

@@ -3,7 +3,8 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from tests.fix_domain import SchoolWorld, World, class_students, enroll_all, new_id
+from tests.fix_domain import SchoolWorld, World, new_id
+from tests.steps import class_students, enroll_all
 from yeko_sql.bulk import columns_of
 from yeko_sql.database import Database
 from yeko_sql.domain.marks import MarkInsert

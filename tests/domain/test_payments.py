@@ -7,16 +7,8 @@ import msgspec
 import psycopg
 import pytest
 
-from tests.fix_domain import (
-    AsyncScenario,
-    SchoolWorld,
-    World,
-    class_students,
-    enroll_all,
-    new_id,
-    pay,
-    walk,
-)
+from tests.fix_domain import AsyncScenario, SchoolWorld, World, new_id
+from tests.steps import class_students, enroll_all, pay, walk
 from yeko_sql.bulk import columns_of
 from yeko_sql.database import Database
 from yeko_sql.database_async import AsyncDatabase

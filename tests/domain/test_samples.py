@@ -5,7 +5,8 @@ import msgspec
 import psycopg
 import pytest
 
-from tests.fix_domain import World, class_students, enroll_all, pay
+from tests.fix_domain import World
+from tests.steps import class_students, enroll_all, pay
 from yeko_sql.bulk import columns_of
 from yeko_sql.database import Database
 from yeko_sql.domain.marks import MarkInsert
