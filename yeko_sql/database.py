@@ -195,7 +195,24 @@ class SlowLog:
             )
 
 
-class Transaction:
+class LazyNamespaces:
+    """Binds the database's namespaces to this transaction on first use.
+
+    Shared by ``Transaction`` and ``AsyncTransaction``: most transactions
+    touch one or two query files, so binding all of them up front is waste.
+    """
+
+    _db: Database | Any
+
+    def __getattr__(self, name: str) -> QueryNamespace:
+        runners = self._db.runners.get(name)
+        if runners is None or name.startswith("_"):
+            raise AttributeError(self._db.missing_namespace(name))
+        namespace = self.__dict__[name] = bind_namespace(name, runners, self)
+        return namespace
+
+
+class Transaction(LazyNamespaces):
     """Queries on one connection inside one transaction, as ``tx.<ns>.<query>``."""
 
     def __init__(
@@ -204,14 +221,6 @@ class Transaction:
         self._db = db
         self.connection = conn
         self._log = log
-
-    def __getattr__(self, name: str) -> QueryNamespace:
-        # Bound on first use and cached: most transactions touch one or two files.
-        runners = self._db.runners.get(name)
-        if runners is None or name.startswith("_"):
-            raise AttributeError(self._db.missing_namespace(name))
-        namespace = self.__dict__[name] = bind_namespace(name, runners, self)
-        return namespace
 
     def call(self, runner: Runner, kwargs: Mapping[str, object]) -> Any:
         """Run *runner* on this transaction's connection."""

@@ -12,6 +12,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from yeko_sql.database import (
     SCOPE_SQL,
+    LazyNamespaces,
     QueryNamespace,
     SlowLog,
     bind_namespace,
@@ -35,7 +36,7 @@ async def _check(conn: psycopg.AsyncConnection[Any]) -> None:
     socket_is_healthy(conn)  # non-blocking: no await needed
 
 
-class AsyncTransaction:
+class AsyncTransaction(LazyNamespaces):
     """Queries on one connection inside one transaction, as ``tx.<ns>.<query>``."""
 
     def __init__(
@@ -44,13 +45,6 @@ class AsyncTransaction:
         self._db = db
         self.connection = conn
         self._log = log
-
-    def __getattr__(self, name: str) -> QueryNamespace:
-        runners = self._db.runners.get(name)
-        if runners is None or name.startswith("_"):
-            raise AttributeError(self._db.missing_namespace(name))
-        namespace = self.__dict__[name] = bind_namespace(name, runners, self)
-        return namespace
 
     def call(self, runner: Runner, kwargs: Mapping[str, object]) -> Any:
         """Run *runner* on this transaction's connection (a coroutine)."""
