@@ -50,12 +50,24 @@ def default_url(url: str | None) -> str:
     )
 
 
-def connect_kwargs(settings: Settings) -> dict[str, Any]:
-    """Keyword arguments for every pooled connection."""
+def pool_options(settings: Settings) -> dict[str, Any]:
+    """The pool's keyword arguments from *settings* (shared by both twins)."""
     return {
-        "autocommit": True,
-        "prepare_threshold": settings.prepare_threshold,
-        "context": shared_adapters(),
+        # Every pooled connection: autocommit (one round trip per call),
+        # prepared statements, and the shared adapters.
+        "kwargs": {
+            "autocommit": True,
+            "prepare_threshold": settings.prepare_threshold,
+            "context": shared_adapters(),
+        },
+        "min_size": settings.min_size,
+        "max_size": settings.max_size,
+        "timeout": settings.timeout,
+        "max_waiting": settings.max_waiting,
+        "max_lifetime": settings.max_lifetime,
+        "max_idle": settings.max_idle,
+        "reconnect_timeout": settings.reconnect_timeout,
+        "open": False,
     }
 
 
@@ -261,21 +273,12 @@ class Database:
         self.queries = queries if queries is not None else load_queries()
         self.runners = group_runners(self.queries, strict=self.settings.strict_rows)
         self._statement = session_statement(self.settings)
-        s = self.settings
         self.pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
             default_url(url),
-            kwargs=connect_kwargs(s),
-            min_size=s.min_size,
-            max_size=s.max_size,
-            timeout=s.timeout,
-            max_waiting=s.max_waiting,
-            max_lifetime=s.max_lifetime,
-            max_idle=s.max_idle,
-            reconnect_timeout=s.reconnect_timeout,
             configure=self._configure,
             check=socket_is_healthy,
             name="yeko-sql",
-            open=False,
+            **pool_options(self.settings),
         )
         for name, runners in self.runners.items():
             check_namespace_name(self, name)

@@ -17,9 +17,9 @@ from yeko_sql.database import (
     SlowLog,
     bind_namespace,
     check_namespace_name,
-    connect_kwargs,
     default_url,
     group_runners,
+    pool_options,
     session_statement,
     socket_is_healthy,
 )
@@ -87,22 +87,13 @@ class AsyncDatabase:
         self.queries = queries if queries is not None else load_queries()
         self.runners = group_runners(self.queries, strict=self.settings.strict_rows)
         self._statement = session_statement(self.settings)
-        s = self.settings
         self.pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] = (
             AsyncConnectionPool(
                 default_url(url),
-                kwargs=connect_kwargs(s),
-                min_size=s.min_size,
-                max_size=s.max_size,
-                timeout=s.timeout,
-                max_waiting=s.max_waiting,
-                max_lifetime=s.max_lifetime,
-                max_idle=s.max_idle,
-                reconnect_timeout=s.reconnect_timeout,
                 configure=self._configure,
                 check=_check,
                 name="yeko-sql-async",
-                open=False,
+                **pool_options(self.settings),
             )
         )
         for name, runners in self.runners.items():
