@@ -26,7 +26,7 @@ from yeko_sql.errors import SchemaMismatchError
 from yeko_sql.kinds import Kind
 from yeko_sql.pagination import TOTAL_COLUMN
 from yeko_sql.pgcatalog import Catalog, load_catalog
-from yeko_sql.rows import describe_type, fits, pg_type_name, strip_none
+from yeko_sql.pgtypes import describe_type, fits, pg_type_name, strip_none
 from yeko_sql.rules import lint
 from yeko_sql.sqlast import parse_query
 

@@ -24,7 +24,7 @@ from psycopg.pq.abc import PGresult
 from yeko_sql.compiler import Query
 from yeko_sql.nullability import explain_generic, infer_columns, infer_params
 from yeko_sql.pgcatalog import Catalog, TypeName, load_catalog, type_names
-from yeko_sql.rows import column_python_type
+from yeko_sql.pgtypes import column_python_type
 from yeko_sql.sqlast import output_locations, parse_query, source_line
 
 __all__ = [
