@@ -8,6 +8,7 @@ calls bind ``params`` as server-side parameters.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -62,17 +63,18 @@ class Query(Generic[R_co]):
         """``<namespace>.<name>``, as in the tag comment and in errors."""
         return f"{self.namespace}.{self.name}"
 
-    def source_line(self, position: int | str) -> int:
+    def source_line(self, position: int | str, sql: str | None = None) -> int:
         """Return the file line of a PostgreSQL error position.
 
         *position* is a 1-based character index into ``compiled``, as
         ``exc.diag.statement_position`` gives it (a str). A position in the
         tag comment maps to the body's first line.
         """
-        index = min(max(int(position) - 1, 0), len(self.compiled))
+        text = self.compiled if sql is None else sql
+        index = min(max(int(position) - 1, 0), len(text))
         # The tag and every $n hold no newline, so the compiled text has the
         # body's line breaks at the same line numbers.
-        return self.body_line + self.compiled.count("\n", 0, index)
+        return self.body_line + text.count("\n", 0, index)
 
     def __repr__(self) -> str:
         return (
@@ -157,6 +159,14 @@ def _sort_variants(spec: QuerySpec, named: list[Placeholder]) -> dict[str, str]:
     header = spec.headers.get("sort")
     uses = [p for p in named if p.name == SORT_PARAM]
     if header is None:
+        if uses and _after_order_by(spec.body, uses[0].start):
+            raise PlaceholderError(
+                spec.path,
+                uses[0].line,
+                f"query {spec.name!r} orders by ':{SORT_PARAM}' but declares no "
+                "'-- sort:' variants; a bound value would not sort anything",
+                "add '-- sort: name = column, id | …'",
+            )
         return {}
     line = spec.header_lines.get("sort", spec.line)
     if len(uses) != 1:
@@ -168,6 +178,11 @@ def _sort_variants(spec: QuerySpec, named: list[Placeholder]) -> dict[str, str]:
             f"write 'ORDER BY :{SORT_PARAM}' once where the variants go",
         )
     return parse_sort_header(header, path=spec.path, line=line)
+
+
+def _after_order_by(body: str, start: int) -> bool:
+    """Whether the text before *start* ends with ``ORDER BY`` (any case, spacing)."""
+    return re.search(r"\bORDER\s+BY\s*$", body[:start], re.IGNORECASE) is not None
 
 
 def _fill_sort(body: str, order_by: str) -> str:

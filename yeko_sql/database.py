@@ -242,7 +242,8 @@ class Transaction(LazyNamespaces):
     def stream(self, runner: Runner, kwargs: Mapping[str, object]) -> Iterator[Any]:
         """Stream *runner*'s rows on this transaction's connection."""
         self._log.ran.append(runner.qualname)
-        return runner.stream(self.connection, kwargs)
+        sql, params = runner.stream_args(kwargs)
+        return runner.stream(self.connection, sql, params)
 
     def execute(self, sql: str, params: list[object] | None = None) -> int:
         """Run one raw statement (``$1`` placeholders); return rows affected."""
@@ -326,9 +327,16 @@ class Database:
             pool.putconn(conn)
 
     def stream(self, runner: Runner, kwargs: Mapping[str, object]) -> Iterator[Any]:
-        """Stream *runner*'s rows; the connection is held until the iterator ends."""
+        """Stream *runner*'s rows; the connection is held until the iterator ends.
+
+        Parameters are checked now, not at the first ``next()``.
+        """
+        sql, params = runner.stream_args(kwargs)
+        return self._stream(runner, sql, params)
+
+    def _stream(self, runner: Runner, sql: str, params: list[object]) -> Iterator[Any]:
         with self.pool.connection() as conn:
-            yield from runner.stream(conn, kwargs)
+            yield from runner.stream(conn, sql, params)
 
     @contextmanager
     def for_school(self, school_id: str) -> Iterator[Transaction]:

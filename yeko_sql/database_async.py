@@ -56,7 +56,8 @@ class AsyncTransaction(LazyNamespaces):
     ) -> AsyncIterator[Any]:
         """Stream *runner*'s rows on this transaction's connection."""
         self._log.ran.append(runner.qualname)
-        return stream_async(runner, self.connection, kwargs)
+        sql, params = runner.stream_args(kwargs)
+        return stream_async(runner, self.connection, sql, params)
 
     async def execute(self, sql: str, params: list[object] | None = None) -> int:
         """Run one raw statement (``$1`` placeholders); return rows affected."""
@@ -141,12 +142,21 @@ class AsyncDatabase:
         finally:
             await pool.putconn(conn)
 
-    async def stream(
+    def stream(
         self, runner: Runner, kwargs: Mapping[str, object]
     ) -> AsyncIterator[Any]:
-        """Stream *runner*'s rows; the connection is held until the iterator ends."""
+        """Stream *runner*'s rows; the connection is held until the iterator ends.
+
+        Parameters are checked now, not at the first ``anext()``.
+        """
+        sql, params = runner.stream_args(kwargs)
+        return self._stream(runner, sql, params)
+
+    async def _stream(
+        self, runner: Runner, sql: str, params: list[object]
+    ) -> AsyncIterator[Any]:
         async with self.pool.connection() as conn:
-            async for row in stream_async(runner, conn, kwargs):
+            async for row in stream_async(runner, conn, sql, params):
                 yield row
 
     @asynccontextmanager

@@ -37,6 +37,7 @@ _INSTALL_HINT = (
 _SERVICE_USER = "postgres"
 _CONF_FILE = "yeko.conf"
 _DEBIAN_ROOT = Path("/usr/lib/postgresql")
+_SOCKET_PATH_ROOM = 90  # 107 bytes minus ".s.PGSQL.<port>" and some margin
 
 
 class ServerStatus(msgspec.Struct, frozen=True, kw_only=True):
@@ -325,7 +326,11 @@ class DevServer:
         lines = {
             "port": str(port),
             "listen_addresses": "'127.0.0.1'",
-            "unix_socket_directories": f"'{self.socket_dir}'",
+            # A Unix socket path is limited to 107 bytes; nothing here needs the
+            # socket (URLs and pg_isready use TCP), so a deep folder goes without.
+            "unix_socket_directories": f"'{self.socket_dir}'"
+            if len(str(self.socket_dir)) < _SOCKET_PATH_ROOM
+            else "''",
             "max_connections": str(self._max_connections),
             "shared_preload_libraries": "'pg_stat_statements, auto_explain'",
             "compute_query_id": "on",

@@ -7,11 +7,13 @@ helpers here are pure and shared with ``executor_async``.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 import psycopg
-from psycopg import RawCursor
+from psycopg import RawCursor, RawServerCursor
+from psycopg.pq import TransactionStatus
 from psycopg.rows import tuple_row
 
 from yeko_sql.compiler import Query
@@ -21,7 +23,7 @@ from yeko_sql.pagination import TOTAL_COLUMN, KeysetPage, Page, limit_offset
 from yeko_sql.rows import StructRows
 from yeko_sql.sorting import SORT_PARAM
 
-__all__ = ["STREAM_CHUNK", "Runner", "add_note"]
+__all__ = ["STREAM_CHUNK", "Runner", "add_note", "cursor_name"]
 
 STREAM_CHUNK = 1000
 """Rows fetched per round trip by ``:stream`` queries."""
@@ -33,7 +35,15 @@ def _camel(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_")) + "Row"
 
 
-def add_note(exc: BaseException, query: Query[Any]) -> None:
+_cursors = itertools.count(1)
+
+
+def cursor_name(query: Query[Any]) -> str:
+    """A unique server-side cursor name that says which query it serves."""
+    return f"yeko_{query.namespace}_{query.name}_{next(_cursors)}"
+
+
+def add_note(exc: BaseException, query: Query[Any], sql: str | None = None) -> None:
     """Note on a PostgreSQL error which named query raised it, and where.
 
     When the server reports a position, the note points at that line of the
@@ -43,7 +53,7 @@ def add_note(exc: BaseException, query: Query[Any]) -> None:
     diag = getattr(exc, "diag", None)
     position = diag.statement_position if diag is not None else None
     if position:
-        line = query.source_line(position)
+        line = query.source_line(position, sql)
     exc.add_note(f"while running yeko:{query.qualname} ({query.path}:{line})")
 
 
@@ -232,7 +242,7 @@ class Runner:
                 return cur.fetchone()
             return cur.fetchall()
         except (psycopg.Error, UnicodeEncodeError) as exc:
-            add_note(exc, self.query)
+            add_note(exc, self.query, sql)
             raise
 
     def page_fallback(self, params: list[object]) -> list[object]:
@@ -253,17 +263,40 @@ class Runner:
             total = self.total(RawCursor(conn).execute(sql, self.page_fallback(params)))
         return Page(items=items, total=total, page=page, page_size=page_size)
 
-    def stream(
-        self, conn: psycopg.Connection[Any], kwargs: Mapping[str, object]
-    ) -> Iterator[Any]:
-        """Yield rows from *conn* in chunks of ``STREAM_CHUNK``, in constant memory."""
+    def stream_args(self, kwargs: Mapping[str, object]) -> tuple[str, list[object]]:
+        """Choose the SQL and bind a ``:stream`` call, eagerly (before iterating).
+
+        Raises:
+            ParameterError: a parameter is missing, unexpected, or an unknown sort.
+        """
         sql, kwargs = self.choose(kwargs)
-        params = self.bind(kwargs)
-        cur = RawCursor(conn, row_factory=self.rows)
+        return sql, self.bind(kwargs)
+
+    def stream(
+        self, conn: psycopg.Connection[Any], sql: str, params: list[object]
+    ) -> Iterator[Any]:
+        """Yield rows from *conn* in chunks of ``STREAM_CHUNK``, in constant memory.
+
+        Outside a transaction psycopg's chunked ``stream()`` is one statement;
+        inside one, a named server-side cursor is used instead, so leaving the
+        loop early closes the cursor rather than cancelling the query, which
+        would abort the caller's transaction.
+        """
+        in_transaction = conn.info.transaction_status is TransactionStatus.INTRANS
         try:
-            yield from cur.stream(sql, params, size=STREAM_CHUNK)
+            if in_transaction:
+                with RawServerCursor(
+                    conn, cursor_name(self.query), row_factory=self.rows
+                ) as server:
+                    server.itersize = STREAM_CHUNK
+                    server.execute(sql, params)
+                    yield from server
+            else:
+                cur = RawCursor(conn, row_factory=self.rows)
+                try:
+                    yield from cur.stream(sql, params, size=STREAM_CHUNK)
+                finally:
+                    cur.close()
         except (psycopg.Error, UnicodeEncodeError) as exc:
-            add_note(exc, self.query)
+            add_note(exc, self.query, sql)
             raise
-        finally:
-            cur.close()

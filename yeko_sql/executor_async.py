@@ -9,10 +9,11 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import psycopg
-from psycopg import AsyncRawCursor
+from psycopg import AsyncRawCursor, AsyncRawServerCursor
+from psycopg.pq import TransactionStatus
 from psycopg.rows import tuple_row
 
-from yeko_sql.executor import STREAM_CHUNK, Runner, add_note
+from yeko_sql.executor import STREAM_CHUNK, Runner, add_note, cursor_name
 from yeko_sql.kinds import Kind
 from yeko_sql.pagination import KeysetPage, Page
 
@@ -56,7 +57,7 @@ async def run_async(  # noqa: PLR0911  (one return per kind reads best)
             return await cur.fetchone()
         return await cur.fetchall()
     except (psycopg.Error, UnicodeEncodeError) as exc:
-        add_note(exc, runner.query)
+        add_note(exc, runner.query, sql)
         raise
 
 
@@ -77,17 +78,29 @@ async def _page(
 
 
 async def stream_async(
-    runner: Runner, conn: psycopg.AsyncConnection[Any], kwargs: Mapping[str, object]
+    runner: Runner,
+    conn: psycopg.AsyncConnection[Any],
+    sql: str,
+    params: list[object],
 ) -> AsyncIterator[Any]:
-    """Yield rows from *conn* in chunks, in constant memory."""
-    sql, kwargs = runner.choose(kwargs)
-    params = runner.bind(kwargs)
-    cur = AsyncRawCursor(conn, row_factory=runner.rows)
+    """Yield rows from *conn* in chunks, in constant memory (see ``Runner.stream``)."""
+    in_transaction = conn.info.transaction_status is TransactionStatus.INTRANS
     try:
-        async for row in cur.stream(sql, params, size=STREAM_CHUNK):
-            yield row
+        if in_transaction:
+            async with AsyncRawServerCursor(
+                conn, cursor_name(runner.query), row_factory=runner.rows
+            ) as server:
+                server.itersize = STREAM_CHUNK
+                await server.execute(sql, params)
+                async for row in server:
+                    yield row
+        else:
+            cur = AsyncRawCursor(conn, row_factory=runner.rows)
+            try:
+                async for row in cur.stream(sql, params, size=STREAM_CHUNK):
+                    yield row
+            finally:
+                await cur.close()
     except (psycopg.Error, UnicodeEncodeError) as exc:
-        add_note(exc, runner.query)
+        add_note(exc, runner.query, sql)
         raise
-    finally:
-        await cur.close()

@@ -102,8 +102,14 @@ def _locked(url: str, lock_timeout: float) -> Iterator[Any]:
 
 
 def _redact(url: str) -> str:
-    hidden = "***"  # never print a password in an error
-    return psycopg.conninfo.make_conninfo(url, password=hidden) if "@" in url else url
+    """*url* with any password hidden, whether a URL or a key=value conninfo."""
+    try:
+        params = psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.Error:
+        return "<database url>"
+    if "password" in params:
+        params["password"] = "***"  # noqa: S105  (the mask, not a secret)
+    return psycopg.conninfo.make_conninfo("", **params)
 
 
 def _lock_holder(url: str) -> str:
@@ -171,8 +177,12 @@ def apply_migrations(
                 "or run 'yeko-sql migrate rehash' if the change is only cosmetic"
             )
         pending = backend.to_apply(migrations)
-        backend.apply_migrations(pending)
-        _record(url, [m for m in migrations if backend.is_applied(m)])
+        try:
+            backend.apply_migrations(pending)
+        finally:
+            # Record what did apply even when a later migration failed, so an
+            # edit to those files is still caught on the next run.
+            _record(url, [m for m in migrations if backend.is_applied(m)])
     return [m.id for m in pending]
 
 

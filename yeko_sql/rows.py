@@ -146,9 +146,10 @@ class StructRows:
         assert isinstance(info, mi.StructType)  # noqa: S101  (a Struct class by contract)
         fields = {f.name: f for f in info.fields}
         mapping: list[tuple[int, str, Callable[[Any], Any] | None]] = []
-        for i in keep:
+        derived = self.struct is None
+        for pos, i in enumerate(keep):
             column, oid = names[i], oids[i]
-            field = fields.get(column)
+            field = info.fields[pos] if derived else fields.get(column)
             if field is None:
                 raise RowDecodeError(
                     self.query,
