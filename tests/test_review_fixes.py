@@ -9,7 +9,13 @@ import pytest
 from tests.fix_db import OpenDb
 from tests.fix_sqlfiles import SqlDir
 from yeko_sql.devserver import DevServer
-from yeko_sql.errors import MigrationError, ParameterError, PlaceholderError
+from yeko_sql.errors import (
+    MigrationError,
+    ParameterError,
+    PlaceholderError,
+    TooManyRowsError,
+    YekoSqlError,
+)
 from yeko_sql.loader import load_queries
 from yeko_sql.migrate import _redact, apply_migrations, migration_status
 
@@ -145,3 +151,25 @@ def test_a_server_in_a_deep_folder_starts_without_its_unix_socket() -> None:
     finally:
         server.destroy()
         parent.rmdir()
+
+
+def test_one_with_two_rows_is_an_error_not_the_first_row(
+    sql_dir: SqlDir, open_db: OpenDb
+) -> None:
+    sql_dir.write(
+        "two.sql", "-- name: get_two :one\nSELECT g FROM generate_series(1, 2) AS g;\n"
+    )
+    db = open_db(load_queries(sql_dir.path))
+    with pytest.raises(TooManyRowsError, match="expected exactly one row, got 2"):
+        db.two.get_two()
+
+
+def test_a_transaction_used_after_its_block_refuses_to_run(
+    sql_dir: SqlDir, open_db: OpenDb
+) -> None:
+    sql_dir.write("series.sql", SERIES)
+    db = open_db(load_queries(sql_dir.path))
+    with db.transaction() as tx:
+        assert tx.series.get_answer() == 42
+    with pytest.raises(YekoSqlError, match="this transaction has ended"):
+        tx.series.get_answer()

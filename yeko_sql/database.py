@@ -189,14 +189,16 @@ def check_namespace_name(owner: object, name: str) -> None:
 class SlowLog:
     """Times a transaction and logs it, with the queries it ran, when slow."""
 
-    __slots__ = ("ran", "start", "threshold_ms")
+    __slots__ = ("finished", "ran", "start", "threshold_ms")
 
     def __init__(self, threshold_ms: float) -> None:
         self.threshold_ms = threshold_ms
         self.start = time.perf_counter()
         self.ran: list[str] = []
+        self.finished = False
 
     def finish(self) -> None:
+        self.finished = True
         elapsed = (time.perf_counter() - self.start) * 1000
         if elapsed > self.threshold_ms:
             logger.warning(
@@ -215,6 +217,22 @@ class LazyNamespaces:
     """
 
     _db: Database | Any
+    _log: SlowLog
+    connection: Any
+
+    def live(self) -> Any:
+        """This transaction's connection, while the transaction lasts.
+
+        Raises:
+            YekoSqlError: the ``with`` block has ended; the connection is back
+                in the pool and may be serving someone else.
+        """
+        if self._log.finished:
+            raise YekoSqlError(
+                "this transaction has ended and its connection went back to the "
+                "pool; run the query inside the 'with db.transaction()' block"
+            )
+        return self.connection
 
     def __getattr__(self, name: str) -> QueryNamespace:
         runners = self._db.runners.get(name)
@@ -237,22 +255,22 @@ class Transaction(LazyNamespaces):
     def call(self, runner: Runner, kwargs: Mapping[str, object]) -> Any:
         """Run *runner* on this transaction's connection."""
         self._log.ran.append(runner.qualname)
-        return runner.run(self.connection, kwargs)
+        return runner.run(self.live(), kwargs)
 
     def stream(self, runner: Runner, kwargs: Mapping[str, object]) -> Iterator[Any]:
         """Stream *runner*'s rows on this transaction's connection."""
         self._log.ran.append(runner.qualname)
         sql, params = runner.stream_args(kwargs)
-        return runner.stream(self.connection, sql, params)
+        return runner.stream(self.live(), sql, params)
 
     def execute(self, sql: str, params: list[object] | None = None) -> int:
         """Run one raw statement (``$1`` placeholders); return rows affected."""
-        return RawCursor(self.connection).execute(sql, params).rowcount
+        return RawCursor(self.live()).execute(sql, params).rowcount
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
         """A savepoint: roll back to here on an exception, keep the outer work."""
-        with self.connection.transaction():
+        with self.live().transaction():
             yield self
 
 

@@ -49,7 +49,7 @@ class AsyncTransaction(LazyNamespaces):
     def call(self, runner: Runner, kwargs: Mapping[str, object]) -> Any:
         """Run *runner* on this transaction's connection (a coroutine)."""
         self._log.ran.append(runner.qualname)
-        return run_async(runner, self.connection, kwargs)
+        return run_async(runner, self.live(), kwargs)
 
     def stream(
         self, runner: Runner, kwargs: Mapping[str, object]
@@ -57,17 +57,17 @@ class AsyncTransaction(LazyNamespaces):
         """Stream *runner*'s rows on this transaction's connection."""
         self._log.ran.append(runner.qualname)
         sql, params = runner.stream_args(kwargs)
-        return stream_async(runner, self.connection, sql, params)
+        return stream_async(runner, self.live(), sql, params)
 
     async def execute(self, sql: str, params: list[object] | None = None) -> int:
         """Run one raw statement (``$1`` placeholders); return rows affected."""
-        cur = await AsyncRawCursor(self.connection).execute(sql, params)
+        cur = await AsyncRawCursor(self.live()).execute(sql, params)
         return cur.rowcount
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncTransaction]:
         """A savepoint: roll back to here on an exception, keep the outer work."""
-        async with self.connection.transaction():
+        async with self.live().transaction():
             yield self
 
 

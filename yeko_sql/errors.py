@@ -12,6 +12,7 @@
     │   └── HeaderError                 missing name, unknown or repeated header key
     ├── ParameterError(query)           missing / unexpected, raised before sending
     ├── NoRowError(query)               ':one' found no row
+    ├── TooManyRowsError(query)         ':one' found more than one row
     ├── RowDecodeError(query, column, field)
     ├── SchemaMismatchError(path, line, column, field)   (check)
     ├── MigrationError                  applying, locking, edited files
@@ -38,6 +39,7 @@ __all__ = [
     "QueryFileError",
     "RowDecodeError",
     "SchemaMismatchError",
+    "TooManyRowsError",
     "UnknownKindError",
     "UnknownStructError",
     "YekoSqlError",
@@ -108,6 +110,20 @@ class NoRowError(YekoSqlError):
     def __str__(self) -> str:
         return _with_hint(
             f"{self.query}: expected exactly one row, got none", self.hint
+        )
+
+
+class TooManyRowsError(YekoSqlError):
+    """A ``:one`` query returned more than one row."""
+
+    def __init__(self, query: str, rows: int) -> None:
+        super().__init__(query, rows)
+        self.query, self.rows = query, rows
+
+    def __str__(self) -> str:
+        return (
+            f"{self.query}: expected exactly one row, got {self.rows}; filter on a "
+            "unique key or end the query with LIMIT 1"
         )
 
 

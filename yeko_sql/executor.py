@@ -17,7 +17,7 @@ from psycopg.pq import TransactionStatus
 from psycopg.rows import tuple_row
 
 from yeko_sql.compiler import Query
-from yeko_sql.errors import NoRowError, ParameterError, RowDecodeError
+from yeko_sql.errors import NoRowError, ParameterError, RowDecodeError, TooManyRowsError
 from yeko_sql.kinds import Kind
 from yeko_sql.pagination import TOTAL_COLUMN, KeysetPage, Page, limit_offset
 from yeko_sql.rows import StructRows
@@ -178,10 +178,12 @@ class Runner:
 
     # -- shaping (pure) ------------------------------------------------------
 
-    def one(self, row: object) -> object:
-        """Shape a ``:one`` result."""
+    def one(self, row: object, rowcount: int) -> object:
+        """Shape a ``:one`` result: exactly one row."""
         if row is None:
             raise NoRowError(self.qualname, "no row matched the parameters")
+        if rowcount > 1:
+            raise TooManyRowsError(self.qualname, rowcount)
         return row
 
     def total(self, cursor: psycopg.Cursor[Any] | psycopg.AsyncCursor[Any]) -> int:
@@ -237,7 +239,7 @@ class Runner:
                 return cur.rowcount if kind is Kind.EXECROWS else None
             cur = RawCursor(conn, row_factory=self.rows).execute(sql, params)
             if kind is Kind.ONE:
-                return self.one(cur.fetchone())
+                return self.one(cur.fetchone(), cur.rowcount)
             if kind is Kind.OPT:
                 return cur.fetchone()
             return cur.fetchall()

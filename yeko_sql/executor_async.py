@@ -52,7 +52,7 @@ async def run_async(  # noqa: PLR0911  (one return per kind reads best)
             return plain.rowcount if kind is Kind.EXECROWS else None
         cur = await AsyncRawCursor(conn, row_factory=runner.rows).execute(sql, params)
         if kind is Kind.ONE:
-            return runner.one(await cur.fetchone())
+            return runner.one(await cur.fetchone(), cur.rowcount)
         if kind is Kind.OPT:
             return await cur.fetchone()
         return await cur.fetchall()
