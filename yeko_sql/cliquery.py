@@ -14,9 +14,8 @@ from pathlib import Path
 import msgspec
 import psycopg
 
-from yeko_sql.commands import check_command, describe_command
+from yeko_sql.commands import check_command, describe_command, load_paths
 from yeko_sql.executor import Runner
-from yeko_sql.loader import load_queries
 from yeko_sql.plans import (
     explain_query,
     format_plan_table,
@@ -45,9 +44,7 @@ __all__ = [
 
 
 def _load(args: argparse.Namespace) -> Registry:
-    paths = args.paths or None
-    models = args.models or (() if paths else ("yeko_sql.domain",))
-    return load_queries(paths, models=models)
+    return load_paths(args.paths, args.models)
 
 
 def list_queries(args: argparse.Namespace) -> int:

@@ -22,15 +22,13 @@ __all__ = [
     "describe_command",
     "format_check",
     "format_description",
+    "load_paths",
     "shown_path",
 ]
 
-_DOMAIN = "yeko_sql.domain"
 
-
-def _load(paths: Sequence[str], models: Sequence[str]) -> Registry:
+def load_paths(paths: Sequence[str], models: Sequence[str]) -> Registry:
     """The queries under *paths*; Yeko's bundled ones when *paths* is empty."""
-    models = tuple(models) or (() if paths else (_DOMAIN,))
     return load_queries(list(paths) or None, models=models)
 
 
@@ -38,7 +36,7 @@ def describe_command(
     paths: Sequence[str], url: str, *, models: Sequence[str], as_json: bool
 ) -> int:
     """Describe every query; 1 when one could not be prepared."""
-    report = describe(_load(paths, models), url)
+    report = describe(load_paths(paths, models), url)
     if as_json:
         sys.stdout.write(msgspec.json.format(msgspec.json.encode(report)).decode())
         sys.stdout.write("\n")
@@ -49,7 +47,7 @@ def describe_command(
 
 def check_command(paths: Sequence[str], url: str, *, models: Sequence[str]) -> int:
     """Check every query; one line per problem, then a summary; 1 on any problem."""
-    report = check(_load(paths, models), url)
+    report = check(load_paths(paths, models), url)
     sys.stdout.write(format_check(report))
     return 0 if report.ok else 1
 

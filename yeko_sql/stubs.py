@@ -21,12 +21,11 @@ from typing import Any
 
 import psycopg
 
-from yeko_sql.commands import shown_path
+from yeko_sql.commands import load_paths, shown_path
 from yeko_sql.compiler import Query
 from yeko_sql.describe import QueryDescription, describe_connection
 from yeko_sql.executor import Runner
 from yeko_sql.kinds import Kind
-from yeko_sql.loader import load_queries
 from yeko_sql.pgcatalog import load_catalog
 from yeko_sql.registry import Registry
 from yeko_sql.sorting import SORT_PARAM
@@ -187,11 +186,6 @@ def render_stub(
     return render_module(methods, imports)
 
 
-def _load(paths: Sequence[str], models: Sequence[str]) -> Registry:
-    models = tuple(models) or (() if paths else ("yeko_sql.domain",))
-    return load_queries(list(paths) or None, models=models)
-
-
 def generate_stub(registry: Registry, conn: psycopg.Connection[Any]) -> str:
     """Describe *registry* on *conn* (autocommit) and return the stub text.
 
@@ -227,7 +221,7 @@ def generate_command(
     *paths* and no *out*, the stub goes to standard output.
     """
     target = Path(out) if out else (None if paths else BUNDLED_STUB)
-    registry = _load(paths, models)
+    registry = load_paths(paths, models)
     try:
         with psycopg.connect(url, autocommit=True) as conn:
             text = generate_stub(registry, conn)
