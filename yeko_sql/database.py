@@ -28,6 +28,7 @@ from yeko_sql.kinds import Kind
 from yeko_sql.loader import load_queries
 from yeko_sql.registry import Registry
 from yeko_sql.settings import Settings
+from yeko_sql.statements import prepare_on
 
 __all__ = ["Database", "QueryNamespace", "Transaction"]
 
@@ -53,11 +54,12 @@ def default_url(url: str | None) -> str:
 def pool_options(settings: Settings) -> dict[str, Any]:
     """The pool's keyword arguments from *settings* (shared by both twins)."""
     return {
-        # Every pooled connection: autocommit (one round trip per call),
-        # prepared statements, and the shared adapters.
+        # Every pooled connection: autocommit (one round trip per call) and
+        # the shared adapters. Named queries are prepared by ``statements``
+        # (see ``prepare_on``), so psycopg's own preparing stays off.
         "kwargs": {
             "autocommit": True,
-            "prepare_threshold": settings.prepare_threshold,
+            "prepare_threshold": None,
             "context": shared_adapters(),
         },
         "min_size": settings.min_size,
@@ -69,6 +71,13 @@ def pool_options(settings: Settings) -> dict[str, Any]:
         "reconnect_timeout": settings.reconnect_timeout,
         "open": False,
     }
+
+
+def configure_statements(
+    conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any], settings: Settings
+) -> None:
+    """Prepare named queries on *conn* as *settings* say (shared by both twins)."""
+    prepare_on(conn, threshold=settings.prepare_threshold, limit=settings.prepared_max)
 
 
 def session_statement(settings: Settings) -> tuple[str, list[object]]:
@@ -304,7 +313,7 @@ class Database:
             setattr(self, name, bind_namespace(name, runners, self))
 
     def _configure(self, conn: psycopg.Connection[Any]) -> None:
-        conn.prepared_max = self.settings.prepared_max
+        configure_statements(conn, self.settings)
         RawCursor(conn).execute(*self._statement)
 
     def missing_namespace(self, name: str) -> str:

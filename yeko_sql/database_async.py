@@ -17,6 +17,7 @@ from yeko_sql.database import (
     SlowLog,
     bind_namespace,
     check_namespace_name,
+    configure_statements,
     default_url,
     group_runners,
     pool_options,
@@ -102,7 +103,7 @@ class AsyncDatabase:
             setattr(self, name, bind_namespace(name, runners, self))
 
     async def _configure(self, conn: psycopg.AsyncConnection[Any]) -> None:
-        conn.prepared_max = self.settings.prepared_max
+        configure_statements(conn, self.settings)
         await AsyncRawCursor(conn).execute(*self._statement)
 
     def missing_namespace(self, name: str) -> str:

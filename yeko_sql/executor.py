@@ -13,8 +13,9 @@ from typing import Any
 
 import psycopg
 from psycopg import RawCursor, RawServerCursor
+from psycopg.abc import PQGen
 from psycopg.pq import TransactionStatus
-from psycopg.rows import tuple_row
+from psycopg.pq.abc import PGresult
 
 from yeko_sql.compiler import Query
 from yeko_sql.errors import NoRowError, ParameterError, RowDecodeError, TooManyRowsError
@@ -22,6 +23,7 @@ from yeko_sql.kinds import Kind
 from yeko_sql.pagination import TOTAL_COLUMN, KeysetPage, Page, limit_offset
 from yeko_sql.rows import StructRows
 from yeko_sql.sorting import SORT_PARAM
+from yeko_sql.statements import AnyConnection, execute
 
 __all__ = ["STREAM_CHUNK", "Runner", "add_note", "cursor_name"]
 
@@ -178,18 +180,9 @@ class Runner:
 
     # -- shaping (pure) ------------------------------------------------------
 
-    def one(self, row: object, rowcount: int) -> object:
-        """Shape a ``:one`` result: exactly one row."""
-        if row is None:
-            raise NoRowError(self.qualname, "no row matched the parameters")
-        if rowcount > 1:
-            raise TooManyRowsError(self.qualname, rowcount)
-        return row
-
-    def total(self, cursor: psycopg.Cursor[Any] | psycopg.AsyncCursor[Any]) -> int:
+    def total(self, res: PGresult) -> int:
         """Read the window-function total of a ``:page`` result (0 rows: 0)."""
-        res = cursor.pgresult
-        if res is None or res.ntuples == 0:
+        if res.ntuples == 0:
             return 0
         wanted = TOTAL_COLUMN.encode()
         index = next((i for i in range(res.nfields) if res.fname(i) == wanted), -1)
@@ -203,49 +196,67 @@ class Runner:
         value = res.get_value(0, index)
         return int(bytes(value)) if value is not None else 0
 
-    # -- running (sync) ------------------------------------------------------
+    # -- running: one generator, driven by ``conn.wait`` (sync or asyncio) ---
 
-    def run(  # noqa: PLR0911  (one return per kind reads best)
-        self, conn: psycopg.Connection[Any], kwargs: Mapping[str, object]
-    ) -> Any:
+    def run(self, conn: psycopg.Connection[Any], kwargs: Mapping[str, object]) -> Any:
         """Run the query on *conn* with *kwargs* and return its shaped result."""
-        kind = self.kind
+        with conn.lock:
+            return conn.wait(self.call(conn, kwargs))
+
+    def call(self, conn: AnyConnection, kwargs: Mapping[str, object]) -> PQGen[Any]:
+        """The whole call as libpq steps: bind, execute, shape (see ``statements``)."""
         sql = self.sql
         try:
             if self.variants:
                 sql, kwargs = self.choose(kwargs)
-            if kind is Kind.PAGE:
-                return self._page(conn, sql, kwargs)
-            if kind is Kind.KEYSET:
-                params, limit = self.bind_keyset(kwargs)
-                rows = (
-                    RawCursor(conn, row_factory=self.rows)
-                    .execute(sql, params)
-                    .fetchall()
-                )
-                return KeysetPage(
-                    items=rows[:limit], limit=limit, has_more=len(rows) > limit
-                )
-            params = self.bind(kwargs)
-            if kind is Kind.SCALAR:
-                row = (
-                    RawCursor(conn, row_factory=tuple_row)
-                    .execute(sql, params)
-                    .fetchone()
-                )
-                return row[0] if row is not None else None
-            if not kind.returns_rows:
-                cur = RawCursor(conn).execute(sql, params)
-                return cur.rowcount if kind is Kind.EXECROWS else None
-            cur = RawCursor(conn, row_factory=self.rows).execute(sql, params)
-            if kind is Kind.ONE:
-                return self.one(cur.fetchone(), cur.rowcount)
-            if kind is Kind.OPT:
-                return cur.fetchone()
-            return cur.fetchall()
+            return (yield from self._call(conn, sql, kwargs))
         except (psycopg.Error, UnicodeEncodeError) as exc:
             add_note(exc, self.query, sql)
             raise
+
+    def _call(  # noqa: PLR0911  (one return per kind reads best)
+        self, conn: AnyConnection, sql: str, kwargs: Mapping[str, object]
+    ) -> PQGen[Any]:
+        kind = self.kind
+        query = sql.encode()
+        if kind is Kind.PAGE:
+            return (yield from self._page(conn, query, kwargs))
+        if kind is Kind.KEYSET:
+            params, limit = self.bind_keyset(kwargs)
+            res, tx = yield from execute(conn, query, params)
+            rows = tx.load_rows(0, res.ntuples, self.rows.for_result(res))
+            return KeysetPage(
+                items=rows[:limit], limit=limit, has_more=len(rows) > limit
+            )
+        res, tx = yield from execute(conn, query, self.bind(kwargs))
+        if kind is Kind.SCALAR:
+            return tx.load_row(0, tuple)[0] if res.ntuples else None
+        if not kind.returns_rows:
+            if kind is Kind.EXECROWS:
+                count = res.command_tuples
+                return count if count is not None else -1
+            return None
+        if kind is Kind.MANY:
+            return tx.load_rows(0, res.ntuples, self.rows.for_result(res))
+        if not res.ntuples:
+            if kind is Kind.ONE:
+                raise NoRowError(self.qualname, "no row matched the parameters")
+            return None
+        if kind is Kind.ONE and res.ntuples > 1:
+            raise TooManyRowsError(self.qualname, res.ntuples)
+        return tx.load_row(0, self.rows.for_result(res))
+
+    def _page(
+        self, conn: AnyConnection, query: bytes, kwargs: Mapping[str, object]
+    ) -> PQGen[Page[Any]]:
+        params, page, page_size = self.bind_page(kwargs)
+        res, tx = yield from execute(conn, query, params)
+        items = tx.load_rows(0, res.ntuples, self.rows.for_result(res))
+        total = self.total(res)
+        if not items and page > 1:
+            again, _ = yield from execute(conn, query, self.page_fallback(params))
+            total = self.total(again)
+        return Page(items=items, total=total, page=page, page_size=page_size)
 
     def page_fallback(self, params: list[object]) -> list[object]:
         """Parameters for page 1 of size 1, whose row carries the total."""
@@ -253,17 +264,6 @@ class Runner:
         again[self.params.index("limit")] = 1
         again[self.params.index("offset")] = 0
         return again
-
-    def _page(
-        self, conn: psycopg.Connection[Any], sql: str, kwargs: Mapping[str, object]
-    ) -> Page[Any]:
-        params, page, page_size = self.bind_page(kwargs)
-        cur = RawCursor(conn, row_factory=self.rows).execute(sql, params)
-        items = cur.fetchall()
-        total = self.total(cur)
-        if not items and page > 1:
-            total = self.total(RawCursor(conn).execute(sql, self.page_fallback(params)))
-        return Page(items=items, total=total, page=page, page_size=page_size)
 
     def stream_args(self, kwargs: Mapping[str, object]) -> tuple[str, list[object]]:
         """Choose the SQL and bind a ``:stream`` call, eagerly (before iterating).

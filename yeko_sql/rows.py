@@ -22,6 +22,7 @@ import msgspec
 from msgspec import inspect as mi
 from psycopg import Cursor
 from psycopg.abc import Buffer
+from psycopg.pq.abc import PGresult
 
 from yeko_sql.errors import RowDecodeError
 from yeko_sql.pagination import TOTAL_COLUMN
@@ -118,7 +119,10 @@ class StructRows:
 
     def __call__(self, cursor: Cursor[Any]) -> RowMaker:
         """Return the row maker for *cursor*'s current result (psycopg's protocol)."""
-        res = cursor.pgresult
+        return self.for_result(cursor.pgresult)
+
+    def for_result(self, res: PGresult | None) -> RowMaker:
+        """Return the row maker for the columns of *res*."""
         if res is None or not res.nfields:
             return _no_row
         key = tuple(res.ftype(i) for i in range(res.nfields))

@@ -44,9 +44,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     slow_transaction_ms: float = 500.0
     """A transaction running longer is logged with the queries it ran."""
     prepare_threshold: int | None = 0
-    """Executions before psycopg prepares a statement (0: at once; None: never)."""
+    """Runs of a named query before it is prepared (0: at once; None: never)."""
     prepared_max: int = 512
-    """Prepared statements kept per connection."""
+    """Prepared named queries kept per connection (least recently used go)."""
     strict_rows: bool = False
     """Validate every decoded row against its Struct's types (tests; slower)."""
 
