@@ -83,4 +83,3 @@ def test_transactions_commit_roll_back_and_nest_as_savepoints(
 
     run(scenario)
     assert [r[0] for r in pg.execute("SELECT id FROM ledger ORDER BY id")] == [1, 3]
-

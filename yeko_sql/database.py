@@ -25,6 +25,7 @@ from yeko_sql.compiler import Query
 from yeko_sql.errors import YekoSqlError
 from yeko_sql.executor import Runner
 from yeko_sql.kinds import Kind
+from yeko_sql.lifo import LifoConnectionPool
 from yeko_sql.loader import load_queries
 from yeko_sql.registry import Registry
 from yeko_sql.settings import Settings
@@ -301,7 +302,7 @@ class Database:
         self.queries = queries if queries is not None else load_queries()
         self.runners = group_runners(self.queries, strict=self.settings.strict_rows)
         self._statement = session_statement(self.settings)
-        self.pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
+        self.pool: ConnectionPool[psycopg.Connection[Any]] = LifoConnectionPool(
             default_url(url),
             configure=self._configure,
             check=socket_is_healthy,
@@ -346,10 +347,11 @@ class Database:
     def call(self, runner: Runner, kwargs: Mapping[str, object]) -> Any:
         """Run *runner* on a pooled connection (the path of ``db.<ns>.<query>``)."""
         # getconn/putconn rather than pool.connection(): no generator per call.
+        # The pool lends conn to this call alone, so no lock is taken.
         pool = self.pool
         conn = pool.getconn()
         try:
-            return runner.run(conn, kwargs)
+            return conn.wait(runner.call(conn, kwargs))
         finally:
             pool.putconn(conn)
 

@@ -26,6 +26,7 @@ from yeko_sql.database import (
 )
 from yeko_sql.executor import Runner
 from yeko_sql.executor_async import run_async, stream_async
+from yeko_sql.lifo import AsyncLifoConnectionPool
 from yeko_sql.loader import load_queries
 from yeko_sql.registry import Registry
 from yeko_sql.settings import Settings
@@ -90,7 +91,7 @@ class AsyncDatabase:
         self.runners = group_runners(self.queries, strict=self.settings.strict_rows)
         self._statement = session_statement(self.settings)
         self.pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] = (
-            AsyncConnectionPool(
+            AsyncLifoConnectionPool(
                 default_url(url),
                 configure=self._configure,
                 check=_check,
@@ -135,11 +136,12 @@ class AsyncDatabase:
     async def call(self, runner: Runner, kwargs: Mapping[str, object]) -> Any:
         """Run *runner* on a pooled connection (the path of ``adb.<ns>.<query>``)."""
         # getconn/putconn rather than pool.connection(), as the sync twin does:
-        # no async context manager per call (measured 7.2 -> 3.9 µs).
+        # no async context manager per call (measured 7.2 -> 3.9 µs). The pool
+        # lends conn to this call alone, so no lock is taken.
         pool = self.pool
         conn = await pool.getconn()
         try:
-            return await run_async(runner, conn, kwargs)
+            return await conn.wait(runner.call(conn, kwargs))
         finally:
             await pool.putconn(conn)
 
