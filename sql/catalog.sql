@@ -39,7 +39,8 @@ INSERT INTO tracks (id, name, code)
 SELECT id, name, code
 FROM unnest(:id::text[], :name::text[], :code::text[]) AS t (id, name, code)
 ON CONFLICT (code) DO UPDATE
-SET name = EXCLUDED.name
+SET name = EXCLUDED.name,
+    updated_at = now()
 WHERE tracks.name <> EXCLUDED.name;
 
 -- name: list_grades :many
@@ -97,7 +98,8 @@ FROM unnest(
 ON CONFLICT (code) DO UPDATE
 SET track_id = EXCLUDED.track_id,
     name = EXCLUDED.name,
-    sort_order = EXCLUDED.sort_order
+    sort_order = EXCLUDED.sort_order,
+    updated_at = now()
 WHERE (grades.track_id, grades.name, grades.sort_order)
     IS DISTINCT FROM (EXCLUDED.track_id, EXCLUDED.name, EXCLUDED.sort_order);
 
@@ -153,7 +155,8 @@ FROM unnest(:id::text[], :track_id::text[], :name::text[], :code::text[])
     AS s (id, track_id, name, code)
 ON CONFLICT (code) DO UPDATE
 SET track_id = EXCLUDED.track_id,
-    name = EXCLUDED.name
+    name = EXCLUDED.name,
+    updated_at = now()
 WHERE (series.track_id, series.name)
     IS DISTINCT FROM (EXCLUDED.track_id, EXCLUDED.name);
 
@@ -199,6 +202,7 @@ FROM unnest(:id::text[], :name::text[], :short_name::text[], :category::text[])
     AS s (id, name, short_name, category)
 ON CONFLICT (name) DO UPDATE
 SET short_name = EXCLUDED.short_name,
-    category = EXCLUDED.category
+    category = EXCLUDED.category,
+    updated_at = now()
 WHERE (subjects.short_name, subjects.category)
     IS DISTINCT FROM (EXCLUDED.short_name, EXCLUDED.category);

@@ -93,7 +93,8 @@ WHERE id = :id
 -- counts those that were active.
 -- Served by classes_pkey.
 UPDATE classes
-SET status = 'archived'
+SET status = 'archived',
+    updated_at = now()
 WHERE id = ANY(:ids::text[])
   AND school_id = :school_id
   AND status = 'active';
@@ -116,7 +117,8 @@ WHERE y.id = :school_year_id
 ON CONFLICT ON CONSTRAINT classes_school_year_id_name_key DO UPDATE
 SET grade_id = EXCLUDED.grade_id,
     series_id = EXCLUDED.series_id,
-    capacity = EXCLUDED.capacity
+    capacity = EXCLUDED.capacity,
+    updated_at = now()
 WHERE (classes.grade_id, classes.series_id, classes.capacity)
     IS DISTINCT FROM (EXCLUDED.grade_id, EXCLUDED.series_id, EXCLUDED.capacity);
 

@@ -80,7 +80,8 @@ FROM unnest(
 ) AS c (id, grade_id, series_id, subject_id, weight)
 ON CONFLICT ON CONSTRAINT coefficient_templates_template_grade_series_subject_key
 DO UPDATE
-SET weight = EXCLUDED.weight
+SET weight = EXCLUDED.weight,
+    updated_at = now()
 WHERE coefficient_templates.weight <> EXCLUDED.weight;
 
 -- name: delete_coefficients :execrows

@@ -59,7 +59,8 @@ WHERE id = :id
 -- Served by enrollments_pkey.
 UPDATE enrollments
 SET status = 'confirmed',
-    confirmed_at = now()
+    confirmed_at = now(),
+    updated_at = now()
 WHERE id = ANY(:ids)
   AND school_id = :school_id
   AND status = 'pending';
@@ -69,7 +70,8 @@ WHERE id = ANY(:ids)
 -- Served by enrollments_pkey.
 UPDATE enrollments
 SET status = 'cancelled',
-    cancelled_at = now()
+    cancelled_at = now(),
+    updated_at = now()
 WHERE id = ANY(:ids)
   AND school_id = :school_id
   AND status IN ('pending', 'confirmed');
@@ -86,7 +88,8 @@ WHERE id = ANY(:ids)
 -- is a filter on the year's confirmed rows).
 WITH moved AS (
     UPDATE enrollments AS e
-    SET status = 'transferred'
+    SET status = 'transferred',
+        updated_at = now()
     FROM unnest(:student_ids::text[], :new_ids::text[]) AS u (student_id, new_id),
          classes AS t
     WHERE e.class_id = :from_class_id

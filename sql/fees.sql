@@ -39,7 +39,8 @@ ON CONFLICT (school_year_id, grade_id, name) DO UPDATE
 SET fee_type = excluded.fee_type,
     amount = excluded.amount,
     currency = excluded.currency,
-    due_on = excluded.due_on
+    due_on = excluded.due_on,
+    updated_at = now()
 WHERE (fee_structures.fee_type, fee_structures.amount, fee_structures.currency,
        fee_structures.due_on)
     IS DISTINCT FROM

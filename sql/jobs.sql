@@ -28,7 +28,8 @@ UPDATE jobs
 SET status = 'running',
     locked_by = :worker,
     locked_at = now(),
-    attempts = attempts + 1
+    attempts = attempts + 1,
+    updated_at = now()
 WHERE id IN (
     SELECT id
     FROM jobs
@@ -48,7 +49,8 @@ RETURNING id, school_id, kind, payload, status, run_after, attempts,
 -- Served by jobs_pkey.
 UPDATE jobs
 SET status = 'done',
-    last_error = NULL
+    last_error = NULL,
+    updated_at = now()
 WHERE id = ANY(:ids)
   AND status = 'running'
   AND locked_by = :worker;
@@ -67,7 +69,8 @@ SET status = CASE WHEN j.attempts >= :max_attempts THEN 'failed' ELSE 'queued' E
     END,
     locked_by = CASE WHEN j.attempts >= :max_attempts THEN j.locked_by END,
     locked_at = CASE WHEN j.attempts >= :max_attempts THEN j.locked_at END,
-    last_error = f.error
+    last_error = f.error,
+    updated_at = now()
 FROM unnest(:ids::text[], :errors::text[]) AS f (id, error)
 WHERE j.id = f.id
   AND j.status = 'running'
@@ -83,7 +86,8 @@ SET status = CASE WHEN attempts >= :max_attempts THEN 'failed' ELSE 'queued' END
     run_after = now(),
     locked_by = NULL,
     locked_at = NULL,
-    last_error = 'worker ' || locked_by || ' stopped before finishing'
+    last_error = 'worker ' || locked_by || ' stopped before finishing',
+    updated_at = now()
 WHERE status = 'running'
   AND locked_at < now() - :stale::interval;
 

@@ -26,7 +26,8 @@ FROM unnest(
     :subject_id::text[], :name::text[]
 ) AS p (id, school_year_template_id, grade_id, subject_id, name)
 ON CONFLICT (school_year_template_id, grade_id, subject_id) DO UPDATE
-SET name = EXCLUDED.name
+SET name = EXCLUDED.name,
+    updated_at = now()
 WHERE program_templates.name <> EXCLUDED.name;
 
 -- name: get_program_template :one
@@ -110,7 +111,8 @@ FROM unnest(
 ON CONFLICT (id) DO UPDATE
 SET title = EXCLUDED.title,
     sort_order = EXCLUDED.sort_order,
-    duration_hours = EXCLUDED.duration_hours
+    duration_hours = EXCLUDED.duration_hours,
+    updated_at = now()
 WHERE program_template_chapters.program_template_id = EXCLUDED.program_template_id
   AND (
       program_template_chapters.title,

@@ -167,6 +167,7 @@ WHERE y.id = :school_year_id
 ON CONFLICT ON CONSTRAINT terms_school_year_id_sort_order_key DO UPDATE
 SET name = EXCLUDED.name,
     starts_on = EXCLUDED.starts_on,
-    ends_on = EXCLUDED.ends_on
+    ends_on = EXCLUDED.ends_on,
+    updated_at = now()
 WHERE (terms.name, terms.starts_on, terms.ends_on)
     IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.starts_on, EXCLUDED.ends_on);

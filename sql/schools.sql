@@ -132,7 +132,8 @@ SET name = EXCLUDED.name,
     city = EXCLUDED.city,
     address = EXCLUDED.address,
     phone = EXCLUDED.phone,
-    email = EXCLUDED.email
+    email = EXCLUDED.email,
+    updated_at = now()
 WHERE (schools.name, schools.city, schools.address, schools.phone, schools.email)
     IS DISTINCT FROM
     (EXCLUDED.name, EXCLUDED.city, EXCLUDED.address, EXCLUDED.phone, EXCLUDED.email);

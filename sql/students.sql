@@ -30,7 +30,8 @@ ON CONFLICT (school_id, matricule) DO UPDATE
 SET first_name = excluded.first_name,
     last_name = excluded.last_name,
     birth_date = excluded.birth_date,
-    gender = excluded.gender
+    gender = excluded.gender,
+    updated_at = now()
 WHERE (students.first_name, students.last_name, students.birth_date, students.gender)
     IS DISTINCT FROM
     (excluded.first_name, excluded.last_name, excluded.birth_date, excluded.gender);
@@ -127,7 +128,8 @@ WHERE s.id = :id
 -- Set the status of the school's students with these ids; returns how many changed.
 -- Served by students_pkey.
 UPDATE students
-SET status = :status
+SET status = :status,
+    updated_at = now()
 WHERE id = ANY(:ids)
   AND school_id = :school_id
   AND status <> :status;
@@ -141,7 +143,8 @@ WHERE id = ANY(:ids)
 WITH cancelled AS (
     UPDATE enrollments AS e
     SET status = 'cancelled',
-        cancelled_at = now()
+        cancelled_at = now(),
+        updated_at = now()
     FROM students AS s, school_years AS y
     WHERE s.id = ANY(:ids)
       AND s.school_id = :school_id
@@ -155,7 +158,8 @@ WITH cancelled AS (
     RETURNING e.id
 )
 UPDATE students
-SET status = 'withdrawn'
+SET status = 'withdrawn',
+    updated_at = now()
 WHERE id = ANY(:ids)
   AND school_id = :school_id
   AND status = 'active';

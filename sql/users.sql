@@ -55,7 +55,8 @@ FROM unnest(:id::text[], :email::text[], :full_name::text[], :phone::text[])
     AS u (id, email, full_name, phone)
 ON CONFLICT (email) DO UPDATE
 SET full_name = EXCLUDED.full_name,
-    phone = EXCLUDED.phone
+    phone = EXCLUDED.phone,
+    updated_at = now()
 WHERE (users.full_name, users.phone)
     IS DISTINCT FROM (EXCLUDED.full_name, EXCLUDED.phone);
 
@@ -138,5 +139,6 @@ INSERT INTO user_schools (id, user_id, school_id, role)
 SELECT id, user_id, :school_id, role
 FROM unnest(:id::text[], :user_id::text[], :role::text[]) AS m (id, user_id, role)
 ON CONFLICT ON CONSTRAINT user_schools_user_id_school_id_key DO UPDATE
-SET role = EXCLUDED.role
+SET role = EXCLUDED.role,
+    updated_at = now()
 WHERE user_schools.role <> EXCLUDED.role;

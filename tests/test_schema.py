@@ -580,13 +580,50 @@ def test_payments_have_no_updated_at_and_every_other_table_does(pg: Conn) -> Non
 def test_every_table_with_updated_at_has_the_set_updated_at_trigger(pg: Conn) -> None:
     rows = pg.execute(
         """
-        SELECT tgrelid::regclass::text
+        SELECT tgrelid::regclass::text, pg_get_triggerdef(oid)
         FROM pg_trigger
         WHERE tgfoid = 'set_updated_at()'::regprocedure
           AND NOT tgisinternal
         """
     ).fetchall()
-    assert {name for (name,) in rows} == user_tables(pg) - {"payments"}
+    assert {name for name, _ in rows} == user_tables(pg) - {"payments"}
+    # Skipped (no PL/pgSQL call) where the statement already set now() itself.
+    for name, definition in rows:
+        assert "WHEN ((new.updated_at IS DISTINCT FROM now()))" in definition, name
+
+
+def test_a_statement_setting_updated_at_to_now_skips_the_trigger_function(
+    pg: Conn,
+) -> None:
+    pg.execute("SET track_functions = 'pl'")
+    long_ago = datetime(2000, 1, 1).astimezone()
+    schools = [
+        insert(pg, "schools", name=name, code=new_id(), updated_at=long_ago)
+        for name in ("Lycee Moderne", "College Sainte Marie")
+    ]
+
+    def calls() -> int:
+        pg.execute("SELECT pg_stat_clear_snapshot()")
+        row = pg.execute(
+            "SELECT coalesce(sum(calls), 0) FROM pg_stat_xact_user_functions "
+            "WHERE funcname = 'set_updated_at'"
+        ).fetchone()
+        assert row is not None
+        return int(row[0])
+
+    with pg.transaction():
+        before = calls()
+        pg.execute(
+            "UPDATE schools SET city = 'Korhogo', updated_at = now() WHERE id = %s",
+            [schools[0]],
+        )
+        assert calls() == before
+        pg.execute("UPDATE schools SET city = 'Bouake' WHERE id = %s", [schools[1]])
+        assert calls() == before + 1
+        rows = pg.execute(
+            "SELECT updated_at = now() FROM schools WHERE id = ANY(%s)", [schools]
+        ).fetchall()
+    assert rows == [(True,), (True,)]
 
 
 def test_updated_at_advances_to_the_update_transaction_time(pg: Conn) -> None:
