@@ -1,8 +1,10 @@
 """Run one compiled query on a psycopg connection and shape its result by kind.
 
 ``Runner`` holds what a query needs at call time, worked out once: its
-compiled SQL, parameter order and cached row factory. The binding and shaping
-helpers here are pure and shared with ``executor_async``.
+compiled SQL, parameter order and cached row factory. ``Runner.call`` is the
+whole call as one generator of libpq steps (``statements.execute``), which
+the sync twin drives with ``Connection.wait`` and ``executor_async`` with
+``AsyncConnection.wait``. Streams still go through psycopg cursors.
 """
 
 from __future__ import annotations
