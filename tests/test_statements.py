@@ -1,6 +1,9 @@
 """Named queries run on libpq directly: prepared once, kept, and recovered."""
 
 import asyncio
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
@@ -13,6 +16,7 @@ from yeko_sql.database_async import AsyncDatabase
 from yeko_sql.loader import load_queries
 from yeko_sql.registry import Registry
 from yeko_sql.settings import Settings
+from yeko_sql.statements import _Prepared
 
 QUERIES = r"""
 -- name: double :scalar
@@ -26,6 +30,12 @@ SELECT 4 * :n::int;
 
 -- name: list_items :many
 SELECT * FROM items ORDER BY id;
+
+-- name: accent :scalar
+SELECT 'é' || :suffix::text;
+
+-- name: add_item :many
+INSERT INTO items (id) VALUES (:id);
 
 -- name: list_prepared :many
 -- The named queries this connection has prepared, but this one.
@@ -42,6 +52,20 @@ def queries(sql_dir: SqlDir, pg: psycopg.Connection) -> Registry:
     pg.execute("INSERT INTO items VALUES (1), (2)")
     sql_dir.write("calc.sql", QUERIES)
     return load_queries(sql_dir.path)
+
+
+@contextmanager
+def _fail_after(seconds: float) -> Iterator[None]:
+    def hung(signum: int, frame: object) -> None:
+        raise TimeoutError(f"still waiting after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _prepared(db: Database) -> list[str]:
@@ -113,7 +137,84 @@ def test_a_plan_a_migration_changed_is_replanned_outside_a_transaction(
     ):
         tx.calc.list_items()  # the error aborted the transaction: no retry
     assert "while running yeko:calc.list_items" in "".join(caught.value.__notes__)
-    assert [r.id for r in db.calc.list_items()] == [1, 2]
+    with db.transaction() as tx:  # but the next one plans it anew
+        assert [r.id for r in tx.calc.list_items()] == [1, 2]
+
+
+def test_a_statement_forgotten_inside_a_transaction_fails_that_one_only(
+    open_db: OpenDb, queries: Registry
+) -> None:
+    db = open_db(queries, max_size=1)
+    db.calc.double(n=1)
+    with db.pool.connection() as conn:
+        conn.execute("DEALLOCATE ALL")
+    with (
+        pytest.raises(psycopg.errors.InvalidSqlStatementName),
+        db.transaction() as tx,
+    ):
+        tx.calc.double(n=2)
+    with db.transaction() as tx:
+        assert tx.calc.double(n=3) == 6
+
+
+def test_closing_a_statement_the_server_dropped_keeps_the_transaction_going(
+    open_db: OpenDb, queries: Registry
+) -> None:
+    db = open_db(queries, max_size=1, prepared_max=1)
+    db.calc.double(n=1)
+    with db.pool.connection() as conn:
+        conn.execute("DEALLOCATE ALL")
+    with db.transaction() as tx:
+        assert tx.calc.triple(n=2) == 6  # closes double's statement, already gone
+        assert tx.calc.quadruple(n=2) == 8
+
+
+def test_prepared_max_zero_runs_every_statement_unnamed(
+    open_db: OpenDb, queries: Registry
+) -> None:
+    db = open_db(queries, max_size=1, prepared_max=0)
+    assert [db.calc.double(n=n) for n in (1, 2)] == [2, 4]
+    assert _prepared(db) == []
+
+
+def test_the_sql_text_goes_in_the_connection_encoding(
+    open_db: OpenDb, queries: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PGCLIENTENCODING", "LATIN1")
+    db = open_db(queries, max_size=1)
+    with db.pool.connection() as conn:
+        assert conn.info.encoding == "iso8859-1"
+    assert db.calc.accent(suffix="!") == "é!"
+
+
+def test_a_row_kind_on_a_statement_without_rows_is_refused(
+    open_db: OpenDb, queries: Registry
+) -> None:
+    db = open_db(queries, max_size=1)
+    with pytest.raises(psycopg.ProgrammingError, match="use :exec") as caught:
+        db.calc.add_item(id=3)
+    assert "while running yeko:calc.add_item" in "".join(caught.value.__notes__)
+
+
+def test_pipeline_mode_is_refused_rather_than_left_waiting(
+    open_db: OpenDb, queries: Registry
+) -> None:
+    db = open_db(queries, max_size=1)
+    with (
+        pytest.raises(psycopg.NotSupportedError, match="pipeline"),
+        _fail_after(seconds=5),  # a result that never comes would hang the suite
+        db.transaction() as tx,
+        tx.connection.pipeline(),
+    ):
+        tx.calc.double(n=1)
+    assert db.calc.double(n=2) == 4
+
+
+def test_run_counts_are_kept_for_the_most_recent_statements_only() -> None:
+    prepared = _Prepared(threshold=5, limit=10)
+    for n in range(2000):
+        assert prepared.name_for((str(n).encode(), ())) == (None, False)
+    assert len(prepared.seen) == 10
 
 
 def test_a_rolled_back_transaction_keeps_the_prepared_statements(

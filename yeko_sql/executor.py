@@ -14,9 +14,9 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import psycopg
-from psycopg import RawCursor, RawServerCursor
+from psycopg import RawCursor, RawServerCursor, abc
 from psycopg.abc import PQGen
-from psycopg.pq import TransactionStatus
+from psycopg.pq import ExecStatus, TransactionStatus
 from psycopg.pq.abc import PGresult
 
 from yeko_sql.compiler import Query
@@ -28,6 +28,8 @@ from yeko_sql.sorting import SORT_PARAM
 from yeko_sql.statements import AnyConnection, execute
 
 __all__ = ["STREAM_CHUNK", "Runner", "add_note", "cursor_name"]
+
+_TUPLES_OK = ExecStatus.TUPLES_OK
 
 STREAM_CHUNK = 1000
 """Rows fetched per round trip by ``:stream`` queries."""
@@ -220,24 +222,25 @@ class Runner:
         self, conn: AnyConnection, sql: str, kwargs: Mapping[str, object]
     ) -> PQGen[Any]:
         kind = self.kind
-        query = sql.encode()
         if kind is Kind.PAGE:
-            return (yield from self._page(conn, query, kwargs))
+            return (yield from self._page(conn, sql, kwargs))
         if kind is Kind.KEYSET:
             params, limit = self.bind_keyset(kwargs)
-            res, tx = yield from execute(conn, query, params)
+            res, tx = yield from self._fetch(conn, sql, params)
             rows = tx.load_rows(0, res.ntuples, self.rows.for_result(res))
             return KeysetPage(
                 items=rows[:limit], limit=limit, has_more=len(rows) > limit
             )
-        res, tx = yield from execute(conn, query, self.bind(kwargs))
-        if kind is Kind.SCALAR:
-            return tx.load_row(0, tuple)[0] if res.ntuples else None
+        params = self.bind(kwargs)
         if not kind.returns_rows:
+            done, _ = yield from execute(conn, sql, params)
             if kind is Kind.EXECROWS:
-                count = res.command_tuples
+                count = done.command_tuples
                 return count if count is not None else -1
             return None
+        res, tx = yield from self._fetch(conn, sql, params)
+        if kind is Kind.SCALAR:
+            return tx.load_row(0, tuple)[0] if res.ntuples else None
         if kind is Kind.MANY:
             return tx.load_rows(0, res.ntuples, self.rows.for_result(res))
         if not res.ntuples:
@@ -248,15 +251,29 @@ class Runner:
             raise TooManyRowsError(self.qualname, res.ntuples)
         return tx.load_row(0, self.rows.for_result(res))
 
+    def _fetch(
+        self, conn: AnyConnection, sql: str, params: list[object]
+    ) -> PQGen[tuple[PGresult, abc.Transformer]]:
+        """Execute a statement whose rows the call returns; refuse one without."""
+        res, tx = yield from execute(conn, sql, params)
+        if res.status != _TUPLES_OK:
+            status = (res.command_status or b"").decode(errors="replace")
+            raise psycopg.ProgrammingError(
+                f"a :{self.kind.value} query must return rows, "
+                f"and this statement returned none ({status}); "
+                "use :exec or :execrows, or add RETURNING"
+            )
+        return res, tx
+
     def _page(
-        self, conn: AnyConnection, query: bytes, kwargs: Mapping[str, object]
+        self, conn: AnyConnection, sql: str, kwargs: Mapping[str, object]
     ) -> PQGen[Page[Any]]:
         params, page, page_size = self.bind_page(kwargs)
-        res, tx = yield from execute(conn, query, params)
+        res, tx = yield from self._fetch(conn, sql, params)
         items = tx.load_rows(0, res.ntuples, self.rows.for_result(res))
         total = self.total(res)
         if not items and page > 1:
-            again, _ = yield from execute(conn, query, self.page_fallback(params))
+            again, _ = yield from self._fetch(conn, sql, self.page_fallback(params))
             total = self.total(again)
         return Page(items=items, total=total, page=page, page_size=page_size)
 

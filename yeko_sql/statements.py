@@ -9,9 +9,10 @@ its libpq generators and ``Connection.wait``, and drops the rest, so the sync
 and asyncio twins drive the very same generator.
 
 Statements are prepared as psycopg would (``prepare_on``: after so many runs,
-at most so many kept, least recently used dropped first), under their own
+at most so many kept, least recently used closed first), under their own
 names, so they never collide with psycopg's. The connection must be in
-autocommit mode or inside a transaction: nothing here opens one implicitly.
+autocommit mode or inside a transaction, and not in pipeline mode: nothing
+here opens a transaction implicitly.
 """
 
 from __future__ import annotations
@@ -34,11 +35,16 @@ __all__ = ["AnyConnection", "execute", "prepare_on"]
 AnyConnection: TypeAlias = psycopg.Connection[Any] | psycopg.AsyncConnection[Any]
 _Key: TypeAlias = tuple[bytes, tuple[int, ...]]
 
-_FATAL = pq.ExecStatus.FATAL_ERROR
+_Status = pq.ExecStatus
+_OK = (_Status.TUPLES_OK, _Status.COMMAND_OK)
+_COPY = (_Status.COPY_IN, _Status.COPY_OUT, _Status.COPY_BOTH)
 _IDLE = pq.TransactionStatus.IDLE
 _SQLSTATE = pq.DiagnosticField.SQLSTATE
 _FORGOTTEN = b"26000"  # DISCARD ALL or DEALLOCATE ALL ran on the connection
 _REPLANNED = b"RevalidateCachedQuery"  # a migration changed what it returns
+# The protocol's Close: no error for a name the server already dropped, so it
+# is safe inside a transaction (libpq 17+; else DEALLOCATE, outside one only).
+_CLOSE = psycopg.capabilities.has_send_close_prepared()
 
 _numbers = itertools.count(1)  # next() on a count is atomic: threads share it
 
@@ -46,13 +52,14 @@ _numbers = itertools.count(1)  # next() on a count is atomic: threads share it
 class _Prepared:
     """The statements one connection has prepared, least recently used first."""
 
-    __slots__ = ("limit", "names", "seen", "threshold")
+    __slots__ = ("limit", "names", "seen", "stale", "threshold")
 
     def __init__(self, threshold: int | None, limit: int | None) -> None:
-        self.threshold = threshold
+        self.threshold = None if limit is not None and limit <= 0 else threshold
         self.limit = limit
         self.names: OrderedDict[_Key, bytes] = OrderedDict()
-        self.seen: dict[_Key, int] = {}
+        self.seen: OrderedDict[_Key, int] = OrderedDict()
+        self.stale: list[bytes] = []  # names to close on the server
 
     def name_for(self, key: _Key) -> tuple[bytes | None, bool]:
         """The statement's name and whether it must be prepared first.
@@ -65,18 +72,26 @@ class _Prepared:
             return name, False
         if self.threshold is None:
             return None, False
-        count = self.seen.get(key, 0)
+        count = self.seen.pop(key, 0)
         if count < self.threshold:
-            self.seen[key] = count + 1
+            self.seen[key] = count + 1  # counts kept for the most recent only
+            if self.limit is not None and len(self.seen) > self.limit:
+                self.seen.popitem(last=False)
             return None, False
-        self.seen.pop(key, None)
+        if self.limit is not None and len(self.names) >= self.limit:
+            self.stale.append(self.names.popitem(last=False)[1])
         return f"yeko_{next(_numbers)}".encode(), True
 
-    def evict(self) -> bytes | None:
-        """The least recently used name, when the connection holds too many."""
-        if self.limit is None or len(self.names) < self.limit:
-            return None
-        return self.names.popitem(last=False)[1]
+    def forget(self, key: _Key, *, every: bool) -> None:
+        """Drop *key*'s statement (closing it later), or, with *every*, all.
+
+        *every*: the server forgot them all itself, so nothing is to close.
+        """
+        if every:
+            self.names.clear()
+            self.stale.clear()
+        elif (name := self.names.pop(key, None)) is not None:
+            self.stale.append(name)
 
 
 _registry: WeakKeyDictionary[PGconn, _Prepared] = WeakKeyDictionary()
@@ -87,11 +102,12 @@ def prepare_on(
 ) -> None:
     """Prepare statements on *conn* after *threshold* runs, keeping *limit*.
 
-    ``threshold``: 0 prepares at the first run, ``None`` never. Unconfigured
-    connections follow their own ``prepare_threshold`` and ``prepared_max``.
-    Pooled connections set psycopg's own ``prepare_threshold`` to ``None``:
-    psycopg sends ``DEALLOCATE ALL`` after a rollback when it has prepared
-    anything, which would drop these statements too.
+    ``threshold``: 0 prepares at the first run, ``None`` never; a *limit* of
+    0 keeps none, so nothing is prepared either. Unconfigured connections
+    follow their own ``prepare_threshold`` and ``prepared_max``. Pooled
+    connections set psycopg's own ``prepare_threshold`` to ``None``: psycopg
+    sends ``DEALLOCATE ALL`` after a rollback when it has prepared anything,
+    which would drop these statements too.
     """
     _registry[conn.pgconn] = _Prepared(threshold, limit)
 
@@ -107,61 +123,81 @@ def _prepared_on(conn: AnyConnection) -> _Prepared:
 
 
 def execute(
-    conn: AnyConnection, sql: bytes, params: Sequence[object]
+    conn: AnyConnection, sql: str, params: Sequence[object]
 ) -> PQGen[tuple[PGresult, abc.Transformer]]:
     """Run *sql* (``$n`` placeholders) with *params*; drive with ``conn.wait``.
 
     Returns the result and the ``Transformer`` set on it, ready for
     ``load_rows``. A server error is raised as psycopg's own exception.
     """
+    pgconn = conn.pgconn
     if conn.closed:
         raise psycopg.OperationalError("the connection is closed")
+    if pgconn.pipeline_status != pq.PipelineStatus.OFF:
+        raise psycopg.NotSupportedError("named queries cannot run in pipeline mode")
     tx = Transformer(conn)
+    query = sql.encode(tx.encoding)
     values = tx.dump_sequence(params, [PyFormat.AUTO] * len(params))
     types = tx.types or ()
     formats = tx.formats
-    key = (sql, types)
+    key = (query, types)
     prepared = _prepared_on(conn)
-    pgconn = conn.pgconn
     for retried in (False, True):
         name, new = prepared.name_for(key)
+        if prepared.stale:
+            yield from _close_stale(conn, prepared)
         if new:
             assert name is not None  # noqa: S101  (name_for returns one with new)
             yield from _prepare(conn, prepared, key, name)
         if name is None:
-            pgconn.send_query_params(sql, values, types, formats)
+            pgconn.send_query_params(query, values, types, formats)
         else:
             pgconn.send_query_prepared(name, values, formats)
         result = (yield from pq_execute(pgconn))[-1]
-        if result.status != _FATAL:
+        if result.status in _OK:
             tx.set_pgresult(result)
             return result, tx
-        # A statement the server forgot, or whose plan a migration changed, is
-        # prepared again and run once more: unless the error aborted the
-        # caller's transaction, where nothing more can run.
-        if name is None or retried or pgconn.transaction_status != _IDLE:
+        if result.status in _COPY:
+            raise psycopg.ProgrammingError("COPY cannot run as a named query")
+        if name is None or not _stale(result, prepared, key):
             break
-        if result.error_field(_SQLSTATE) == _FORGOTTEN:
-            prepared.names.clear()
-        elif result.error_field(pq.DiagnosticField.SOURCE_FUNCTION) == _REPLANNED:
-            del prepared.names[key]
-            pgconn.send_query(b"DEALLOCATE " + name)
-            yield from pq_execute(pgconn)
-        else:
+        # The statement is forgotten either way; it runs once more unless the
+        # error aborted the caller's transaction, where nothing more can run.
+        if retried or pgconn.transaction_status != _IDLE:
             break
     raise errors.error_from_result(result, encoding=conn.info.encoding)
+
+
+def _stale(result: PGresult, prepared: _Prepared, key: _Key) -> bool:
+    """Forget the statement if the server forgot it or must plan it anew."""
+    if result.error_field(_SQLSTATE) == _FORGOTTEN:
+        prepared.forget(key, every=True)
+        return True
+    if result.error_field(pq.DiagnosticField.SOURCE_FUNCTION) == _REPLANNED:
+        prepared.forget(key, every=False)
+        return True
+    return False
 
 
 def _prepare(
     conn: AnyConnection, prepared: _Prepared, key: _Key, name: bytes
 ) -> PQGen[None]:
     pgconn = conn.pgconn
-    old = prepared.evict()
-    if old is not None:
-        pgconn.send_query(b"DEALLOCATE " + old)
-        yield from pq_execute(pgconn)
     pgconn.send_prepare(name, key[0], key[1])
     result = (yield from pq_execute(pgconn))[-1]
-    if result.status == _FATAL:
+    if result.status != _Status.COMMAND_OK:
         raise errors.error_from_result(result, encoding=conn.info.encoding)
     prepared.names[key] = name
+
+
+def _close_stale(conn: AnyConnection, prepared: _Prepared) -> PQGen[None]:
+    pgconn = conn.pgconn
+    if not _CLOSE and pgconn.transaction_status != _IDLE:
+        return  # DEALLOCATE of a missing name would abort the transaction
+    while prepared.stale:
+        name = prepared.stale.pop()
+        if _CLOSE:
+            pgconn.send_close_prepared(name)
+        else:
+            pgconn.send_query(b"DEALLOCATE " + name)
+        yield from pq_execute(pgconn)  # an error here only says it was gone
