@@ -26,6 +26,7 @@ def test_server_start_status_url_stop_through_the_cli(
         assert main(["server", "status"]) == 3
     finally:
         main(["server", "destroy"])
+        parent.rmdir()  # destroy removed the cluster; its folder goes too
     assert not root.exists()
 
 
