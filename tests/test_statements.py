@@ -242,3 +242,13 @@ def test_tasks_sharing_a_transaction_take_turns_on_its_connection(
             return await asyncio.gather(*(tx.calc.double(n=n) for n in range(50)))
 
     assert asyncio.run(main()) == [2 * n for n in range(50)]
+
+
+def test_the_school_scope_statement_is_prepared_like_a_named_query(
+    open_db: OpenDb, queries: Registry
+) -> None:
+    db = open_db(queries, max_size=1)
+    for school in ("school-a", "school-b"):
+        with db.for_school(school) as tx:
+            assert tx.calc.double(n=1) == 2
+    assert _prepared(db) == ["calc.double", "scope"]

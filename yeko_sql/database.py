@@ -29,7 +29,7 @@ from yeko_sql.lifo import LifoConnectionPool
 from yeko_sql.loader import load_queries
 from yeko_sql.registry import Registry
 from yeko_sql.settings import Settings
-from yeko_sql.statements import prepare_on
+from yeko_sql.statements import execute, prepare_on
 
 __all__ = ["Database", "QueryNamespace", "Transaction"]
 
@@ -378,7 +378,8 @@ class Database:
         that school's rows.
         """
         with self.transaction() as tx:
-            RawCursor(tx.connection).execute(SCOPE_SQL, [school_id])
+            conn = tx.connection
+            conn.wait(execute(conn, SCOPE_SQL, [school_id]))  # prepared, as queries
             yield tx
 
     @contextmanager

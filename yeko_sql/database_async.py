@@ -30,6 +30,7 @@ from yeko_sql.lifo import AsyncLifoConnectionPool
 from yeko_sql.loader import load_queries
 from yeko_sql.registry import Registry
 from yeko_sql.settings import Settings
+from yeko_sql.statements import execute
 
 __all__ = ["AsyncDatabase", "AsyncTransaction"]
 
@@ -166,7 +167,8 @@ class AsyncDatabase:
     async def for_school(self, school_id: str) -> AsyncIterator[AsyncTransaction]:
         """A transaction scoped to one school by Row-Level Security (``SET LOCAL``)."""
         async with self.transaction() as tx:
-            await AsyncRawCursor(tx.connection).execute(SCOPE_SQL, [school_id])
+            conn = tx.connection
+            await conn.wait(execute(conn, SCOPE_SQL, [school_id]))  # prepared
             yield tx
 
     @asynccontextmanager
