@@ -30,6 +30,7 @@ from yeko_sql.loader import load_queries
 from yeko_sql.registry import Registry
 from yeko_sql.settings import Settings
 from yeko_sql.statements import execute, prepare_on
+from yeko_sql.streams import stream
 
 __all__ = ["Database", "QueryNamespace", "Transaction"]
 
@@ -271,7 +272,7 @@ class Transaction(LazyNamespaces):
         """Stream *runner*'s rows on this transaction's connection."""
         self._log.ran.append(runner.qualname)
         sql, params = runner.stream_args(kwargs)
-        return runner.stream(self.live(), sql, params)
+        return stream(runner, self.live(), sql, params)
 
     def execute(self, sql: str, params: list[object] | None = None) -> int:
         """Run one raw statement (``$1`` placeholders); return rows affected."""
@@ -365,7 +366,7 @@ class Database:
 
     def _stream(self, runner: Runner, sql: str, params: list[object]) -> Iterator[Any]:
         with self.pool.connection() as conn:
-            yield from runner.stream(conn, sql, params)
+            yield from stream(runner, conn, sql, params)
 
     @contextmanager
     def for_school(self, school_id: str) -> Iterator[Transaction]:

@@ -25,12 +25,13 @@ from yeko_sql.database import (
     socket_is_healthy,
 )
 from yeko_sql.executor import Runner
-from yeko_sql.executor_async import run_async, stream_async
+from yeko_sql.executor_async import run_async
 from yeko_sql.lifo import AsyncLifoConnectionPool
 from yeko_sql.loader import load_queries
 from yeko_sql.registry import Registry
 from yeko_sql.settings import Settings
 from yeko_sql.statements import execute
+from yeko_sql.streams import stream_async
 
 __all__ = ["AsyncDatabase", "AsyncTransaction"]
 

@@ -4,19 +4,18 @@
 compiled SQL, parameter order and cached row factory. ``Runner.call`` is the
 whole call as one generator of libpq steps (``statements.execute``), which
 the sync twin drives with ``Connection.wait`` and ``executor_async`` with
-``AsyncConnection.wait``. Streams still go through psycopg cursors.
+``AsyncConnection.wait``. Streams go through psycopg cursors (``streams``).
 """
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import psycopg
-from psycopg import RawCursor, RawServerCursor, abc
+from psycopg import abc
 from psycopg.abc import PQGen
-from psycopg.pq import ExecStatus, TransactionStatus
+from psycopg.pq import ExecStatus
 from psycopg.pq.abc import PGresult
 
 from yeko_sql.compiler import Query
@@ -27,26 +26,15 @@ from yeko_sql.rows import StructRows
 from yeko_sql.sorting import SORT_PARAM
 from yeko_sql.statements import AnyConnection, execute
 
-__all__ = ["STREAM_CHUNK", "Runner", "add_note", "cursor_name"]
+__all__ = ["Runner", "add_note"]
 
 _TUPLES_OK = ExecStatus.TUPLES_OK
-
-STREAM_CHUNK = 1000
-"""Rows fetched per round trip by ``:stream`` queries."""
 
 _PAGE_ARGS = ("page", "page_size")
 
 
 def _camel(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_")) + "Row"
-
-
-_cursors = itertools.count(1)
-
-
-def cursor_name(query: Query[Any]) -> str:
-    """A unique server-side cursor name that says which query it serves."""
-    return f"yeko_{query.namespace}_{query.name}_{next(_cursors)}"
 
 
 def add_note(exc: BaseException, query: Query[Any], sql: str | None = None) -> None:
@@ -292,32 +280,3 @@ class Runner:
         """
         sql, kwargs = self.choose(kwargs)
         return sql, self.bind(kwargs)
-
-    def stream(
-        self, conn: psycopg.Connection[Any], sql: str, params: list[object]
-    ) -> Iterator[Any]:
-        """Yield rows from *conn* in chunks of ``STREAM_CHUNK``, in constant memory.
-
-        Outside a transaction psycopg's chunked ``stream()`` is one statement;
-        inside one, a named server-side cursor is used instead, so leaving the
-        loop early closes the cursor rather than cancelling the query, which
-        would abort the caller's transaction.
-        """
-        in_transaction = conn.info.transaction_status is TransactionStatus.INTRANS
-        try:
-            if in_transaction:
-                with RawServerCursor(
-                    conn, cursor_name(self.query), row_factory=self.rows
-                ) as server:
-                    server.itersize = STREAM_CHUNK
-                    server.execute(sql, params)
-                    yield from server
-            else:
-                cur = RawCursor(conn, row_factory=self.rows)
-                try:
-                    yield from cur.stream(sql, params, size=STREAM_CHUNK)
-                finally:
-                    cur.close()
-        except (psycopg.Error, UnicodeEncodeError) as exc:
-            add_note(exc, self.query, sql)
-            raise

@@ -1,4 +1,4 @@
-"""The asyncio twin of ``Runner.run`` and ``Runner.stream``.
+"""The asyncio twin of ``Runner.run``.
 
 ``Runner.call`` is one generator of libpq steps for both twins; only the
 awaits differ.
@@ -6,16 +6,14 @@ awaits differ.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import psycopg
-from psycopg import AsyncRawCursor, AsyncRawServerCursor
-from psycopg.pq import TransactionStatus
 
-from yeko_sql.executor import STREAM_CHUNK, Runner, add_note, cursor_name
+from yeko_sql.executor import Runner
 
-__all__ = ["run_async", "stream_async"]
+__all__ = ["run_async"]
 
 
 async def run_async(
@@ -24,32 +22,3 @@ async def run_async(
     """Run *runner*'s query on *conn* and return its shaped result."""
     async with conn.lock:
         return await conn.wait(runner.call(conn, kwargs))
-
-
-async def stream_async(
-    runner: Runner,
-    conn: psycopg.AsyncConnection[Any],
-    sql: str,
-    params: list[object],
-) -> AsyncIterator[Any]:
-    """Yield rows from *conn* in chunks, in constant memory (see ``Runner.stream``)."""
-    in_transaction = conn.info.transaction_status is TransactionStatus.INTRANS
-    try:
-        if in_transaction:
-            async with AsyncRawServerCursor(
-                conn, cursor_name(runner.query), row_factory=runner.rows
-            ) as server:
-                server.itersize = STREAM_CHUNK
-                await server.execute(sql, params)
-                async for row in server:
-                    yield row
-        else:
-            cur = AsyncRawCursor(conn, row_factory=runner.rows)
-            try:
-                async for row in cur.stream(sql, params, size=STREAM_CHUNK):
-                    yield row
-            finally:
-                await cur.close()
-    except (psycopg.Error, UnicodeEncodeError) as exc:
-        add_note(exc, runner.query, sql)
-        raise
