@@ -103,6 +103,8 @@ def test_a_taken_port_is_replaced_by_a_free_one(server: DevServer) -> None:
     server.stop()
     assert old_port is not None
     with socket.socket() as squatter:
+        # As any server would: the port may still hold TIME_WAIT connections.
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         squatter.bind(("127.0.0.1", old_port))
         squatter.listen()
         url = server.start()

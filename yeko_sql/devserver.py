@@ -14,6 +14,7 @@ import contextlib
 import importlib.util
 import os
 import pwd
+import random
 import re
 import shutil
 import socket
@@ -86,20 +87,45 @@ def find_bindir() -> Path:
     )
 
 
+_EPHEMERAL = Path("/proc/sys/net/ipv4/ip_local_port_range")
+
+
 def _free_port() -> int:
+    """A free port below the ephemeral range, where no client socket lands.
+
+    A port the kernel hands out for bind(0) is one any outgoing connection may
+    take as its own while the server is down, moving the server elsewhere.
+    """
+    try:
+        low = int(_EPHEMERAL.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    candidates = list(range(max(1024, low - 12000), low))
+    for port in random.sample(candidates, min(len(candidates), 200)):
+        if not _port_taken(port):
+            return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+        found: int = sock.getsockname()[1]
+        return found
 
 
 def _port_taken(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # As PostgreSQL binds its own: connections the server closed linger in
+        # TIME_WAIT on its port for a minute, and they must not count as taken.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
             return True
         return False
+
+
+def _wait_for_port(port: int, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while _port_taken(port) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 class DevServer:
@@ -171,7 +197,9 @@ class DevServer:
             self._initdb()
         if self._running_pid() is not None and self._accepts_connections():
             return self.url()
-        self._clear_stale_pid()
+        if self._clear_stale_pid() and self.port is not None:
+            # The crashed postmaster's children may hold its socket a moment.
+            _wait_for_port(self.port, seconds=5.0)
         port = self.port
         if port is None or _port_taken(port):
             port = (
@@ -367,12 +395,15 @@ class DevServer:
             return None  # the process is gone: a crash left the pid file
         return pid if b"postgres" in cmdline else None
 
-    def _clear_stale_pid(self) -> None:
+    def _clear_stale_pid(self) -> bool:
+        """Remove a pid file a crash left behind; return whether there was one."""
         pid_file = self.data_dir / "postmaster.pid"
         if pid_file.exists() and self._running_pid() is None:
             # PostgreSQL itself refuses to start when the recorded pid now
             # belongs to another process; the crash recovery runs either way.
             pid_file.unlink()
+            return True
+        return False
 
     def _accepts_connections(self, wait: float = 0.0) -> bool:
         port = self.port
