@@ -25,7 +25,6 @@ from yeko_sql.database import (
     socket_is_healthy,
 )
 from yeko_sql.executor import Runner
-from yeko_sql.executor_async import run_async
 from yeko_sql.lifo import AsyncLifoConnectionPool
 from yeko_sql.loader import load_queries
 from yeko_sql.registry import Registry
@@ -53,7 +52,7 @@ class AsyncTransaction(LazyNamespaces):
     def call(self, runner: Runner, kwargs: Mapping[str, object]) -> Any:
         """Run *runner* on this transaction's connection (a coroutine)."""
         self._log.ran.append(runner.qualname)
-        return run_async(runner, self.live(), kwargs)
+        return runner.run_async(self.live(), kwargs)
 
     def stream(
         self, runner: Runner, kwargs: Mapping[str, object]

@@ -122,12 +122,6 @@ def _port_taken(port: int) -> bool:
         return False
 
 
-def _wait_for_port(port: int, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while _port_taken(port) and time.monotonic() < deadline:
-        time.sleep(0.05)
-
-
 class DevServer:
     """A local PostgreSQL cluster in *root*, started and stopped on demand.
 
@@ -197,9 +191,7 @@ class DevServer:
             self._initdb()
         if self._running_pid() is not None and self._accepts_connections():
             return self.url()
-        if self._clear_stale_pid() and self.port is not None:
-            # The crashed postmaster's children may hold its socket a moment.
-            _wait_for_port(self.port, seconds=5.0)
+        self._clear_stale_pid()
         port = self.port
         if port is None or _port_taken(port):
             port = (
@@ -395,15 +387,12 @@ class DevServer:
             return None  # the process is gone: a crash left the pid file
         return pid if b"postgres" in cmdline else None
 
-    def _clear_stale_pid(self) -> bool:
-        """Remove a pid file a crash left behind; return whether there was one."""
+    def _clear_stale_pid(self) -> None:
         pid_file = self.data_dir / "postmaster.pid"
         if pid_file.exists() and self._running_pid() is None:
             # PostgreSQL itself refuses to start when the recorded pid now
             # belongs to another process; the crash recovery runs either way.
             pid_file.unlink()
-            return True
-        return False
 
     def _accepts_connections(self, wait: float = 0.0) -> bool:
         port = self.port

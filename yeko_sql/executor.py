@@ -3,7 +3,7 @@
 ``Runner`` holds what a query needs at call time, worked out once: its
 compiled SQL, parameter order and cached row factory. ``Runner.call`` is the
 whole call as one generator of libpq steps (``statements.execute``), which
-the sync twin drives with ``Connection.wait`` and ``executor_async`` with
+``run`` drives with ``Connection.wait`` and ``run_async`` with
 ``AsyncConnection.wait``. Streams go through psycopg cursors (``streams``).
 """
 
@@ -194,6 +194,13 @@ class Runner:
         """Run the query on *conn* with *kwargs* and return its shaped result."""
         with conn.lock:
             return conn.wait(self.call(conn, kwargs))
+
+    async def run_async(
+        self, conn: psycopg.AsyncConnection[Any], kwargs: Mapping[str, object]
+    ) -> Any:
+        """The asyncio twin of ``run``."""
+        async with conn.lock:
+            return await conn.wait(self.call(conn, kwargs))
 
     def call(self, conn: AnyConnection, kwargs: Mapping[str, object]) -> PQGen[Any]:
         """The whole call as libpq steps: bind, execute, shape (see ``statements``)."""
