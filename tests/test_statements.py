@@ -245,10 +245,13 @@ def test_tasks_sharing_a_transaction_take_turns_on_its_connection(
 
 
 def test_the_school_scope_statement_is_prepared_like_a_named_query(
-    open_db: OpenDb, queries: Registry
+    database_url: str, queries: Registry
 ) -> None:
-    db = open_db(queries, max_size=1)
-    for school in ("school-a", "school-b"):
-        with db.for_school(school) as tx:
-            assert tx.calc.double(n=1) == 2
-    assert _prepared(db) == ["calc.double", "scope"]
+    app_url = psycopg.conninfo.make_conninfo(database_url, user="yeko_app")
+    with Database(
+        app_url, queries=queries, settings=Settings(min_size=1, max_size=1)
+    ) as db:
+        for school in ("school-a", "school-b"):
+            with db.for_school(school) as tx:
+                assert tx.calc.double(n=1) == 2
+        assert _prepared(db) == ["calc.double", "scope", "scope.tables"]

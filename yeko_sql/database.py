@@ -3,7 +3,13 @@
 ``db.schools.get_school(id=...)`` borrows an autocommit connection, runs one
 statement (one round trip: no BEGIN/COMMIT) and gives the connection back.
 ``with db.transaction() as tx:`` runs several queries on one connection and
-rolls back on any exception; nested ``tx.transaction()`` is a savepoint.
+rolls back on any exception. A ``transaction()`` or ``for_school()`` opened
+inside another one (in the same thread or task) is a savepoint of it, on the
+same connection; ``tx.transaction()`` is one explicitly.
+
+A connection always goes back to the pool: a caller interrupted while
+borrowing or returning it (``KeyboardInterrupt``, an asyncio cancellation)
+costs the pool nothing (``lifo.give_back``).
 """
 
 from __future__ import annotations
@@ -12,9 +18,12 @@ import logging
 import os
 import select
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
+from functools import partial
 from typing import Any, Protocol
+from weakref import WeakSet
 
 import psycopg
 from psycopg import RawCursor
@@ -22,23 +31,33 @@ from psycopg_pool import ConnectionPool
 
 from yeko_sql.adapters import shared_adapters
 from yeko_sql.compiler import Query
-from yeko_sql.errors import YekoSqlError
+from yeko_sql.errors import ScopeError, TransactionClosedError, YekoSqlError
 from yeko_sql.executor import Runner
 from yeko_sql.kinds import Kind
-from yeko_sql.lifo import LifoConnectionPool
+from yeko_sql.lifo import LifoConnectionPool, give_back
 from yeko_sql.loader import load_queries
 from yeko_sql.registry import Registry
+from yeko_sql.scope import (
+    Outcome,
+    Session,
+    begin,
+    end,
+    enter_school,
+    is_broken,
+    leave_school,
+    release,
+    rollback_to,
+    savepoint,
+    set_configs,
+)
 from yeko_sql.settings import Settings
-from yeko_sql.statements import execute, prepare_on
+from yeko_sql.statements import prepare_on
 from yeko_sql.streams import stream
 
 __all__ = ["Database", "QueryNamespace", "Transaction"]
 
 logger = logging.getLogger("yeko_sql")
 
-SCOPE_SETTING = "yeko.school_id"
-"""The setting Row-Level Security policies read the current school from."""
-SCOPE_SQL = f"/* yeko:scope */ SELECT set_config('{SCOPE_SETTING}', $1, true)"
 
 
 def default_url(url: str | None) -> str:
@@ -56,13 +75,15 @@ def default_url(url: str | None) -> str:
 def pool_options(settings: Settings) -> dict[str, Any]:
     """The pool's keyword arguments from *settings* (shared by both twins)."""
     return {
-        # Every pooled connection: autocommit (one round trip per call) and
-        # the shared adapters. Named queries are prepared by ``statements``
-        # (see ``prepare_on``), so psycopg's own preparing stays off.
+        # Every pooled connection: autocommit (one round trip per call),
+        # keepalives and the shared adapters. Named queries are prepared by
+        # ``statements`` (see ``prepare_on``), so psycopg's own preparing
+        # stays off.
         "kwargs": {
             "autocommit": True,
             "prepare_threshold": None,
             "context": shared_adapters(),
+            **settings.connection_options(),
         },
         "min_size": settings.min_size,
         "max_size": settings.max_size,
@@ -75,44 +96,88 @@ def pool_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-def configure_statements(
-    conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any], settings: Settings
-) -> None:
-    """Prepare named queries on *conn* as *settings* say (shared by both twins)."""
-    prepare_on(conn, threshold=settings.prepare_threshold, limit=settings.prepared_max)
+AnyConn = psycopg.Connection[Any] | psycopg.AsyncConnection[Any]
 
 
-def session_statement(settings: Settings) -> tuple[str, list[object]]:
-    """One statement applying the per-connection settings (one round trip)."""
-    items = list(settings.session_settings().items())
-    calls = ", ".join(
-        f"set_config(${2 * i + 1}, ${2 * i + 2}, false)" for i in range(len(items))
-    )
-    params: list[object] = [value for pair in items for value in pair]
-    return f"/* yeko:configure */ SELECT {calls}", params
+class Sessions:
+    """What both twins do to every pooled connection, worked out once.
+
+    ``configure`` (a new connection) prepares named queries as the settings
+    say and, unless behind a transaction pooler, sets the session settings.
+    ``stale`` tells a connection whose session was reset under it
+    (``DISCARD ALL``: the server forgot yeko's statements, or
+    ``application_name`` changed), so the pool's check configures it again.
+    """
+
+    __slots__ = ("application_name", "reset", "session", "settings", "setup_sql")
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.session = Session(settings)
+        self.setup_sql = (
+            None if self.session.pooled else set_configs(settings, local=False)
+        )
+        self.application_name = settings.application_name.encode()
+        self.reset: WeakSet[Any] = WeakSet()  # pgconns to configure again
+
+    def prepare(self, conn: AnyConn) -> None:
+        """Set up *conn*'s prepared statements (no round trip)."""
+        threshold = self.settings.prepare_threshold
+        prepare_on(
+            conn,
+            # Behind a transaction pooler a statement prepared in one
+            # transaction may be missing in the next: run them unnamed.
+            threshold=None if self.session.pooled else threshold,
+            limit=self.settings.prepared_max,
+            on_reset=partial(self.reset.add, conn.pgconn),
+        )
+
+    def stale(self, conn: AnyConn) -> bool:
+        """Whether *conn*'s session settings must be set again."""
+        if self.setup_sql is None:
+            return False
+        pgconn = conn.pgconn
+        if pgconn in self.reset:
+            self.reset.discard(pgconn)
+            return True
+        return pgconn.parameter_status(b"application_name") != self.application_name
 
 
-def socket_is_healthy(
-    conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any],
-) -> None:
+def socket_is_healthy(conn: AnyConn) -> None:
     """Raise if an idle connection's server went away, without a round trip.
 
     The pool never LISTENs, so an idle pooled connection is sent nothing but
     the FATAL message a server restart or ``pg_terminate_backend`` writes just
     before closing the socket. Anything readable therefore means the
     connection is dead: it is closed here, so the pool cannot hand it back
-    out, and the pool takes another.
+    out, and the pool takes another. A connection whose peer vanished without
+    a word (a NAT, a failover) is caught by the keepalives and
+    ``tcp_user_timeout`` of ``Settings.connection_options`` instead.
 
     Raises:
         psycopg.OperationalError: the connection is dead; the pool replaces it.
     """
     pgconn = conn.pgconn
-    poller = select.poll()  # poll, not select: half the cost on the hot path
-    poller.register(pgconn.socket, select.POLLIN)
-    if poller.poll(0):
+    if _readable(pgconn.socket):
         # Reading the FATAL and waiting for EOF would race the server's close.
         pgconn.finish()
         raise psycopg.OperationalError("the server sent data to an idle connection")
+
+
+def _poll_readable(fd: int) -> bool:
+    poller = select.poll()  # poll, not select: half the cost on the hot path
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(0))
+
+
+def _select_readable(fd: int) -> bool:
+    # Windows has no poll(); select() takes sockets there.
+    return bool(select.select([fd], [], [], 0)[0])
+
+
+_readable: Callable[[int], bool] = (
+    _poll_readable if hasattr(select, "poll") else _select_readable
+)
 
 
 class _Target(Protocol):
@@ -225,25 +290,57 @@ class LazyNamespaces:
 
     Shared by ``Transaction`` and ``AsyncTransaction``: most transactions
     touch one or two query files, so binding all of them up front is waste.
+    Also holds what both twins know of one transaction: its connection, its
+    school, whether a raw statement may have left state on the session, and
+    the outcome of its COMMIT.
     """
 
     _db: Database | Any
     _log: SlowLog
     connection: Any
+    school_id: str | None
+    dirty: bool
+    outcome: Outcome
+    savepoints: int
+
+    def _start(self, db: Any, conn: Any, log: SlowLog) -> None:
+        self._db = db
+        self.connection = conn
+        self._log = log
+        self.school_id = None
+        self.dirty = False
+        self.outcome = Outcome()
+        self.savepoints = 0
+
+    @property
+    def ended(self) -> bool:
+        """Whether the ``with`` block has ended (the connection went back)."""
+        return self._log.finished
 
     def live(self) -> Any:
         """This transaction's connection, while the transaction lasts.
 
         Raises:
-            YekoSqlError: the ``with`` block has ended; the connection is back
-                in the pool and may be serving someone else.
+            TransactionClosedError: the ``with`` block has ended; the
+                connection is back in the pool and may be serving someone else.
         """
         if self._log.finished:
-            raise YekoSqlError(
+            raise TransactionClosedError(
                 "this transaction has ended and its connection went back to the "
-                "pool; run the query inside the 'with db.transaction()' block"
+                "pool; run the query (or read the stream) inside the "
+                "'with db.transaction()' block"
             )
         return self.connection
+
+    @property
+    def commit_unknown(self) -> bool:
+        """Whether COMMIT was sent and nobody knows if it went through.
+
+        True after the connection failed, or the caller was interrupted
+        twice, while COMMIT was on its way: the transaction may have
+        committed, so running it again may do it twice.
+        """
+        return self.outcome.sent and not self.outcome.committed
 
     def __getattr__(self, name: str) -> QueryNamespace:
         runners = self._db.runners.get(name)
@@ -253,15 +350,39 @@ class LazyNamespaces:
         return namespace
 
 
+def savepoint_name(tx: LazyNamespaces) -> str:
+    """The next savepoint's name in *tx* (counted, so nesting never clashes)."""
+    tx.savepoints += 1
+    return f"yeko_savepoint_{tx.savepoints}"
+
+
+def commit_note(exc: BaseException, outcome: Outcome) -> None:
+    """Say on an interrupt that reached COMMIT whether the transaction committed."""
+    if outcome.committed:
+        exc.add_note("yeko_sql: the transaction had committed before this")
+    elif outcome.sent:
+        exc.add_note(
+            "yeko_sql: COMMIT was sent and its outcome is unknown; check before "
+            "running the transaction again"
+        )
+
+
+def school_mismatch(current: str, wanted: str) -> ScopeError:
+    """The error for ``for_school(wanted)`` inside ``for_school(current)``."""
+    return ScopeError(
+        f"for_school({wanted!r}) inside for_school({current!r}): one transaction "
+        "cannot act for two schools; end the outer block first, or open the "
+        "inner one in another thread or task"
+    )
+
+
 class Transaction(LazyNamespaces):
     """Queries on one connection inside one transaction, as ``tx.<ns>.<query>``."""
 
     def __init__(
         self, db: Database, conn: psycopg.Connection[Any], log: SlowLog
     ) -> None:
-        self._db = db
-        self.connection = conn
-        self._log = log
+        self._start(db, conn, log)
 
     def call(self, runner: Runner, kwargs: Mapping[str, object]) -> Any:
         """Run *runner* on this transaction's connection."""
@@ -269,20 +390,39 @@ class Transaction(LazyNamespaces):
         return runner.run(self.live(), kwargs)
 
     def stream(self, runner: Runner, kwargs: Mapping[str, object]) -> Iterator[Any]:
-        """Stream *runner*'s rows on this transaction's connection."""
+        """Stream *runner*'s rows on this transaction's connection.
+
+        Each fetch checks that the transaction is still open: a stream read
+        after its block raises ``TransactionClosedError``.
+        """
         self._log.ran.append(runner.qualname)
         sql, params = runner.stream_args(kwargs)
-        return stream(runner, self.live(), sql, params)
+        return stream(runner, self.live(), sql, params, live=self.live)
 
     def execute(self, sql: str, params: list[object] | None = None) -> int:
-        """Run one raw statement (``$1`` placeholders); return rows affected."""
-        return RawCursor(self.live()).execute(sql, params).rowcount
+        """Run one raw statement (``$1`` placeholders); return rows affected.
+
+        Whatever it leaves on the session (a setting, a role, a temporary
+        table) is cleared when the transaction commits, before the
+        connection goes back to the pool.
+        """
+        conn = self.live()
+        self.dirty = True
+        return RawCursor(conn).execute(sql, params).rowcount
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
         """A savepoint: roll back to here on an exception, keep the outer work."""
-        with self.live().transaction():
+        conn = self.live()
+        name = savepoint_name(self)
+        conn.wait(savepoint(conn, name))
+        try:
             yield self
+        except BaseException:
+            if not self.ended and not is_broken(conn):
+                conn.wait(rollback_to(conn, name))
+            raise
+        conn.wait(release(self.live(), name))
 
 
 class Database:
@@ -302,11 +442,15 @@ class Database:
         self.settings = settings or Settings()
         self.queries = queries if queries is not None else load_queries()
         self.runners = group_runners(self.queries, strict=self.settings.strict_rows)
-        self._statement = session_statement(self.settings)
+        self._sessions = Sessions(self.settings)
+        self._session = self._sessions.session
+        self._current: ContextVar[Transaction | None] = ContextVar(
+            "yeko_sql_transaction", default=None
+        )
         self.pool: ConnectionPool[psycopg.Connection[Any]] = LifoConnectionPool(
             default_url(url),
             configure=self._configure,
-            check=socket_is_healthy,
+            check=self._check,
             name="yeko-sql",
             **pool_options(self.settings),
         )
@@ -315,8 +459,15 @@ class Database:
             setattr(self, name, bind_namespace(name, runners, self))
 
     def _configure(self, conn: psycopg.Connection[Any]) -> None:
-        configure_statements(conn, self.settings)
-        RawCursor(conn).execute(*self._statement)
+        self._sessions.prepare(conn)
+        if self._sessions.setup_sql is not None:
+            RawCursor(conn).execute(self._sessions.setup_sql)
+
+    def _check(self, conn: psycopg.Connection[Any]) -> None:
+        socket_is_healthy(conn)
+        if self._sessions.stale(conn):
+            logger.info("session settings were reset on %s: setting them again", conn)
+            self._configure(conn)
 
     def missing_namespace(self, name: str) -> str:
         """The message for an unknown ``db.<name>``."""
@@ -348,13 +499,15 @@ class Database:
     def call(self, runner: Runner, kwargs: Mapping[str, object]) -> Any:
         """Run *runner* on a pooled connection (the path of ``db.<ns>.<query>``)."""
         # getconn/putconn rather than pool.connection(): no generator per call.
-        # The pool lends conn to this call alone, so no lock is taken.
+        # The pool lends conn to this call alone, so no lock is taken. Nothing
+        # between getconn's return and the ``try`` can be interrupted (no
+        # signal handler runs there); the pool covers its own inside.
         pool = self.pool
         conn = pool.getconn()
         try:
             return conn.wait(runner.call(conn, kwargs))
         finally:
-            pool.putconn(conn)
+            give_back(pool, conn)
 
     def stream(self, runner: Runner, kwargs: Mapping[str, object]) -> Iterator[Any]:
         """Stream *runner*'s rows; the connection is held until the iterator ends.
@@ -365,8 +518,12 @@ class Database:
         return self._stream(runner, sql, params)
 
     def _stream(self, runner: Runner, sql: str, params: list[object]) -> Iterator[Any]:
-        with self.pool.connection() as conn:
+        pool = self.pool
+        conn = pool.getconn()
+        try:
             yield from stream(runner, conn, sql, params)
+        finally:
+            give_back(pool, conn)
 
     @contextmanager
     def for_school(self, school_id: str) -> Iterator[Transaction]:
@@ -377,23 +534,99 @@ class Database:
         leak to the next user of the pooled connection. Connected as the
         application role, every school-owned table then shows and accepts only
         that school's rows.
+
+        Inside another ``transaction()`` or ``for_school()`` of this database
+        (same thread), it is a savepoint of that transaction: for the same
+        school, or scoping an unscoped transaction until the block ends. A
+        different school than the enclosing scope's is refused.
+
+        Raises:
+            RowSecurityError: row-level security does not apply on this
+                connection (a superuser or the owner): the scope would be a lie.
+            ScopeError: nested in a scope of another school.
         """
-        with self.transaction() as tx:
-            conn = tx.connection
-            conn.wait(execute(conn, SCOPE_SQL, [school_id]))  # prepared, as queries
+        outer = self._current.get()
+        if outer is not None and not outer.ended:
+            with self._nested_school(outer, school_id) as tx:
+                yield tx
+            return
+        with self._transaction(school_id) as tx:
             yield tx
+
+    @contextmanager
+    def _nested_school(
+        self, outer: Transaction, school_id: str
+    ) -> Iterator[Transaction]:
+        if outer.school_id is not None and outer.school_id != school_id:
+            raise school_mismatch(outer.school_id, school_id)
+        with outer.transaction():
+            if outer.school_id is not None:
+                yield outer
+                return
+            conn = outer.connection
+            conn.wait(enter_school(conn, self._session, school_id))
+            outer.school_id = school_id
+            try:
+                yield outer
+            finally:
+                outer.school_id = None
+            conn.wait(leave_school(outer.live(), ""))
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
         """Run several queries on one connection, atomically.
 
-        Commits when the block ends, rolls back on any exception. A
-        transaction slower than ``settings.slow_transaction_ms`` is logged with
-        the queries it ran.
+        Commits when the block ends, rolls back on any exception. Inside
+        another ``transaction()`` or ``for_school()`` of this database (same
+        thread), it is a savepoint of that transaction instead. A transaction
+        slower than ``settings.slow_transaction_ms`` is logged with the
+        queries it ran.
+
+        An interrupt (``KeyboardInterrupt``) that arrives while COMMIT is on
+        its way propagates with a note saying whether the transaction had
+        committed.
         """
+        outer = self._current.get()
+        if outer is not None and not outer.ended:
+            with outer.transaction() as tx:
+                yield tx
+            return
+        with self._transaction(None) as tx:
+            yield tx
+
+    @contextmanager
+    def _transaction(self, school_id: str | None) -> Iterator[Transaction]:
         log = SlowLog(self.settings.slow_transaction_ms)
+        session = self._session
+        pool = self.pool
+        conn = pool.getconn()
         try:
-            with self.pool.connection() as conn, conn.transaction():
-                yield Transaction(self, conn, log)
+            tx = Transaction(self, conn, log)
+            token = self._current.set(tx)
+            try:
+                conn.wait(begin(conn, session))
+                if school_id is not None:
+                    conn.wait(enter_school(conn, session, school_id))
+                    tx.school_id = school_id
+                yield tx
+            except BaseException:
+                log.finished = True
+                if not is_broken(conn):
+                    try:
+                        conn.wait(end(conn, session, commit=False, dirty=False))
+                    except Exception:
+                        logger.warning("rollback failed on %s", conn, exc_info=True)
+                raise
+            finally:
+                self._current.reset(token)
+            log.finished = True
+            try:
+                conn.wait(
+                    end(conn, session, commit=True, dirty=tx.dirty, outcome=tx.outcome)
+                )
+            except BaseException as exc:
+                commit_note(exc, tx.outcome)
+                raise
         finally:
             log.finish()
+            give_back(pool, conn)

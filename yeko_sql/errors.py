@@ -14,6 +14,9 @@
     ├── NoRowError(query)               ':one' found no row
     ├── TooManyRowsError(query)         ':one' found more than one row
     ├── RowDecodeError(query, column, field)
+    ├── TransactionClosedError          a call on a transaction whose block ended
+    ├── ScopeError                      a nested scope that cannot join the outer one
+    │   └── RowSecurityError            for_school where row-level security is off
     ├── SchemaMismatchError(path, line, column, field)   (check)
     ├── MigrationError                  applying, locking, edited files
     └── DevServerError                  the local PostgreSQL
@@ -38,8 +41,11 @@ __all__ = [
     "PlaceholderError",
     "QueryFileError",
     "RowDecodeError",
+    "RowSecurityError",
     "SchemaMismatchError",
+    "ScopeError",
     "TooManyRowsError",
+    "TransactionClosedError",
     "UnknownKindError",
     "UnknownStructError",
     "YekoSqlError",
@@ -141,6 +147,22 @@ class RowDecodeError(YekoSqlError):
 
     def __str__(self) -> str:
         return f"{self.query}: {self.problem}"
+
+
+class TransactionClosedError(YekoSqlError):
+    """A query or stream used a transaction after its ``with`` block ended."""
+
+
+class ScopeError(YekoSqlError):
+    """A transaction or school scope cannot open here (nested in another)."""
+
+
+class RowSecurityError(ScopeError):
+    """``for_school`` on a connection where row-level security does not apply.
+
+    A superuser, a ``BYPASSRLS`` role or a table owner without ``FORCE ROW
+    LEVEL SECURITY`` would see every school inside the scope.
+    """
 
 
 class SchemaMismatchError(YekoSqlError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import Literal
 
 import msgspec
 
@@ -48,7 +49,30 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     prepared_max: int = 512
     """Prepared named queries kept per connection (least recently used go)."""
     strict_rows: bool = False
-    """Validate every decoded row against its Struct's types (tests; slower)."""
+    """Validate every field of every row with msgspec (slower).
+
+    Off, rows are still checked where it is cheap and matters: a NULL into a
+    field that is not Optional and a value outside a ``Literal`` raise
+    ``RowDecodeError``.
+    """
+    pooler: Literal["transaction"] | None = None
+    """``"transaction"`` behind PgBouncer (or any pooler) in transaction mode.
+
+    Named queries then run unprepared and nothing is set for the session:
+    timeouts and ``application_name`` are set per transaction (``SET
+    LOCAL``); single calls outside a transaction run with the role's own
+    settings (``ALTER ROLE ... SET statement_timeout``). See docs/runtime.md,
+    "Behind PgBouncer".
+    """
+    keepalives_idle_s: int = 30
+    """Seconds of TCP silence before the first keepalive probe (libpq)."""
+    keepalives_interval_s: int = 10
+    """Seconds between unanswered keepalive probes."""
+    keepalives_count: int = 3
+    """Unanswered probes before the connection is declared dead."""
+    tcp_user_timeout_ms: int = 30_000
+    """Milliseconds sent data may stay unacknowledged before the connection
+    is declared dead (Linux ``TCP_USER_TIMEOUT``; 0: the system default)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -71,8 +95,22 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         except msgspec.ValidationError as exc:
             raise ValueError(f"{_PREFIX}*: {exc}; fix or unset that variable") from exc
 
+    def connection_options(self) -> dict[str, object]:
+        """libpq options of every pooled connection: keepalives, dead peers.
+
+        Without them a connection dropped silently (a NAT, a failover) leaves a
+        call waiting for TCP's retransmission timeout, many minutes.
+        """
+        return {
+            "keepalives": 1,
+            "keepalives_idle": self.keepalives_idle_s,
+            "keepalives_interval": self.keepalives_interval_s,
+            "keepalives_count": self.keepalives_count,
+            "tcp_user_timeout": self.tcp_user_timeout_ms,
+        }
+
     def session_settings(self) -> dict[str, str]:
-        """The PostgreSQL settings applied to every new connection."""
+        """The PostgreSQL settings every connection (or transaction) runs with."""
         return {
             "statement_timeout": str(self.statement_timeout_ms),
             "lock_timeout": str(self.lock_timeout_ms),

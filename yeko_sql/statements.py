@@ -9,17 +9,22 @@ its libpq generators and ``Connection.wait``, and drops the rest, so the sync
 and asyncio twins drive the very same generator.
 
 Statements are prepared as psycopg would (``prepare_on``: after so many runs,
-at most so many kept, least recently used closed first), under their own
-names, so they never collide with psycopg's. The connection must be in
-autocommit mode or inside a transaction, and not in pipeline mode: nothing
-here opens a transaction implicitly.
+at most so many kept, least recently used closed first). A statement's name
+is a hash of its SQL text and parameter types (``yeko_<hex>``), never a
+counter, so one name means the same statement in every process: behind a
+pooler that hands one server connection to several clients, a name another
+client prepared is the very statement this one wants (``42P05``, "already
+exists", is therefore success). Names never collide with psycopg's own
+(``_pg3_*``). The connection must be in autocommit mode or inside a
+transaction, and not in pipeline mode: nothing here opens a transaction
+implicitly.
 """
 
 from __future__ import annotations
 
-import itertools
+import hashlib
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypeAlias
 from weakref import WeakKeyDictionary
 
@@ -41,22 +46,44 @@ _COPY = (_Status.COPY_IN, _Status.COPY_OUT, _Status.COPY_BOTH)
 _IDLE = pq.TransactionStatus.IDLE
 _SQLSTATE = pq.DiagnosticField.SQLSTATE
 _FORGOTTEN = b"26000"  # DISCARD ALL or DEALLOCATE ALL ran on the connection
+_EXISTS = b"42P05"  # another client of a pooled server connection prepared it
 _REPLANNED = b"RevalidateCachedQuery"  # a migration changed what it returns
+# Class 42 on executing a prepared statement: a migration changed a parameter's
+# or column's type under it (``operator does not exist``, ...). Prepared afresh,
+# the same SQL either works or fails again with the same error, for real.
+_SYNTAX_CLASS = b"42"
+_DENIED = b"42501"  # a privilege: preparing again changes nothing
 # The protocol's Close: no error for a name the server already dropped, so it
 # is safe inside a transaction (libpq 17+; else DEALLOCATE, outside one only).
 _CLOSE = psycopg.capabilities.has_send_close_prepared()
 
-_numbers = itertools.count(1)  # next() on a count is atomic: threads share it
+
+
+def statement_name(key: _Key) -> bytes:
+    """``yeko_`` and a hash of the SQL text and parameter type OIDs.
+
+    The same statement gets the same name in every process and on every
+    connection; two statements get the same name only on a 128-bit collision.
+    """
+    digest = hashlib.blake2b(key[0], digest_size=16)
+    digest.update(b"\0" + ",".join(map(str, key[1])).encode())
+    return b"yeko_" + digest.hexdigest().encode()
 
 
 class _Prepared:
     """The statements one connection has prepared, least recently used first."""
 
-    __slots__ = ("limit", "names", "seen", "stale", "threshold")
+    __slots__ = ("limit", "names", "on_reset", "seen", "stale", "threshold")
 
-    def __init__(self, threshold: int | None, limit: int | None) -> None:
+    def __init__(
+        self,
+        threshold: int | None,
+        limit: int | None,
+        on_reset: Callable[[], None] | None = None,
+    ) -> None:
         self.threshold = None if limit is not None and limit <= 0 else threshold
         self.limit = limit
+        self.on_reset = on_reset
         self.names: OrderedDict[_Key, bytes] = OrderedDict()
         self.seen: OrderedDict[_Key, int] = OrderedDict()
         self.stale: list[bytes] = []  # names to close on the server
@@ -80,7 +107,7 @@ class _Prepared:
             return None, False
         if self.limit is not None and len(self.names) >= self.limit:
             self.stale.append(self.names.popitem(last=False)[1])
-        return f"yeko_{next(_numbers)}".encode(), True
+        return statement_name(key), True
 
     def forget(self, key: _Key, *, every: bool) -> None:
         """Drop *key*'s statement (closing it later), or, with *every*, all.
@@ -90,6 +117,8 @@ class _Prepared:
         if every:
             self.names.clear()
             self.stale.clear()
+            if self.on_reset is not None:
+                self.on_reset()
         elif (name := self.names.pop(key, None)) is not None:
             self.stale.append(name)
 
@@ -98,7 +127,11 @@ _registry: WeakKeyDictionary[PGconn, _Prepared] = WeakKeyDictionary()
 
 
 def prepare_on(
-    conn: AnyConnection, *, threshold: int | None, limit: int | None
+    conn: AnyConnection,
+    *,
+    threshold: int | None,
+    limit: int | None,
+    on_reset: Callable[[], None] | None = None,
 ) -> None:
     """Prepare statements on *conn* after *threshold* runs, keeping *limit*.
 
@@ -108,8 +141,13 @@ def prepare_on(
     connections set psycopg's own ``prepare_threshold`` to ``None``: psycopg
     sends ``DEALLOCATE ALL`` after a rollback when it has prepared anything,
     which would drop these statements too.
+
+    *on_reset* is called when the server turns out to have forgotten every
+    statement (``DISCARD ALL`` or ``DEALLOCATE ALL`` ran), which also reset
+    the session's settings: the pool marks the connection to be configured
+    again.
     """
-    _registry[conn.pgconn] = _Prepared(threshold, limit)
+    _registry[conn.pgconn] = _Prepared(threshold, limit, on_reset)
 
 
 def _prepared_on(conn: AnyConnection) -> _Prepared:
@@ -165,7 +203,21 @@ def execute(
         # error aborted the caller's transaction, where nothing more can run.
         if retried or pgconn.transaction_status != _IDLE:
             break
-    raise errors.error_from_result(result, encoding=conn.info.encoding)
+    raise _pooled_error(conn, result)
+
+
+POOLER_HINT = (
+    "a pooler in transaction mode shares server connections between clients; "
+    "set Settings(pooler='transaction') (YEKO_SQL_POOLER=transaction)"
+)
+
+
+def _pooled_error(conn: AnyConnection, result: PGresult) -> psycopg.Error:
+    """psycopg's error for *result*; says what to set when a pooler caused it."""
+    exc = errors.error_from_result(result, encoding=conn.info.encoding)
+    if result.error_field(_SQLSTATE) in (_EXISTS, _FORGOTTEN):
+        exc.add_note(POOLER_HINT)
+    return exc
 
 
 def _stale(result: PGresult, prepared: _Prepared, key: _Key) -> bool:
@@ -173,7 +225,10 @@ def _stale(result: PGresult, prepared: _Prepared, key: _Key) -> bool:
     if result.error_field(_SQLSTATE) == _FORGOTTEN:
         prepared.forget(key, every=True)
         return True
-    if result.error_field(pq.DiagnosticField.SOURCE_FUNCTION) == _REPLANNED:
+    sqlstate = result.error_field(_SQLSTATE) or b""
+    if result.error_field(pq.DiagnosticField.SOURCE_FUNCTION) == _REPLANNED or (
+        sqlstate.startswith(_SYNTAX_CLASS) and sqlstate != _DENIED
+    ):
         prepared.forget(key, every=False)
         return True
     return False
@@ -186,7 +241,12 @@ def _prepare(
     pgconn.send_prepare(name, key[0], key[1])
     result = (yield from pq_execute(pgconn))[-1]
     if result.status != _Status.COMMAND_OK:
-        raise errors.error_from_result(result, encoding=conn.info.encoding)
+        # "Already exists": the same name is the same statement (a hash), so
+        # another client of this server connection prepared it for us. Inside
+        # a transaction the error has aborted it all the same.
+        exists = result.error_field(_SQLSTATE) == _EXISTS
+        if not exists or pgconn.transaction_status != _IDLE:
+            raise _pooled_error(conn, result)
     prepared.names[key] = name
 
 

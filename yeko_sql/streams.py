@@ -3,13 +3,16 @@
 Outside a transaction psycopg's chunked ``stream()`` is one statement; inside
 one, a named server-side cursor is used instead, so leaving the loop early
 closes the cursor rather than cancelling the query, which would abort the
-caller's transaction.
+caller's transaction. Such a stream checks that its transaction is still
+open (*live*) before its first fetch and every later one: read after the
+block, it raises ``TransactionClosedError`` instead of running outside the
+transaction on a connection someone else may hold by then.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import psycopg
@@ -17,6 +20,7 @@ from psycopg import AsyncRawCursor, AsyncRawServerCursor, RawCursor, RawServerCu
 from psycopg.pq import TransactionStatus
 
 from yeko_sql.compiler import Query
+from yeko_sql.errors import YekoSqlError
 from yeko_sql.executor import Runner, add_note
 
 __all__ = ["STREAM_CHUNK", "cursor_name", "stream", "stream_async"]
@@ -32,19 +36,46 @@ def cursor_name(query: Query[Any]) -> str:
     return f"yeko_{query.namespace}_{query.name}_{next(_cursors)}"
 
 
+def _alive(live: Callable[[], object]) -> bool:
+    try:
+        live()
+    except YekoSqlError:
+        return False
+    return True
+
+
 def stream(
-    runner: Runner, conn: psycopg.Connection[Any], sql: str, params: list[object]
+    runner: Runner,
+    conn: psycopg.Connection[Any],
+    sql: str,
+    params: list[object],
+    *,
+    live: Callable[[], object] = lambda: None,
 ) -> Iterator[Any]:
-    """Yield *runner*'s rows from *conn*, ``STREAM_CHUNK`` per round trip."""
+    """Yield *runner*'s rows from *conn*, ``STREAM_CHUNK`` per round trip.
+
+    *live*, for a stream of a transaction, raises once the transaction ended.
+    """
+    live()
     in_transaction = conn.info.transaction_status is TransactionStatus.INTRANS
     try:
         if in_transaction:
-            with RawServerCursor(
+            server = RawServerCursor(
                 conn, cursor_name(runner.query), row_factory=runner.rows
-            ) as server:
-                server.itersize = STREAM_CHUNK
+            )
+            try:
                 server.execute(sql, params)
-                yield from server
+                while True:
+                    live()
+                    rows = server.fetchmany(STREAM_CHUNK)
+                    yield from rows
+                    if len(rows) < STREAM_CHUNK:
+                        break
+            finally:
+                if _alive(live):
+                    server.close()
+                else:  # its transaction ended: CLOSE would hit whoever has conn now
+                    psycopg.Cursor.close(server)
         else:
             cur = RawCursor(conn, row_factory=runner.rows)
             try:
@@ -61,18 +92,31 @@ async def stream_async(
     conn: psycopg.AsyncConnection[Any],
     sql: str,
     params: list[object],
+    *,
+    live: Callable[[], object] = lambda: None,
 ) -> AsyncIterator[Any]:
     """The asyncio twin of ``stream``."""
+    live()
     in_transaction = conn.info.transaction_status is TransactionStatus.INTRANS
     try:
         if in_transaction:
-            async with AsyncRawServerCursor(
+            server = AsyncRawServerCursor(
                 conn, cursor_name(runner.query), row_factory=runner.rows
-            ) as server:
-                server.itersize = STREAM_CHUNK
+            )
+            try:
                 await server.execute(sql, params)
-                async for row in server:
-                    yield row
+                while True:
+                    live()
+                    rows = await server.fetchmany(STREAM_CHUNK)
+                    for row in rows:
+                        yield row
+                    if len(rows) < STREAM_CHUNK:
+                        break
+            finally:
+                if _alive(live):
+                    await server.close()
+                else:  # its transaction ended: CLOSE would hit whoever has conn now
+                    await psycopg.AsyncCursor.close(server)
         else:
             cur = AsyncRawCursor(conn, row_factory=runner.rows)
             try:
