@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
 .DEFAULT_GOAL := help
-.PHONY: help install postgres lint test stress demo migrate bench guardrails stubs server-start server-stop clean
+.PHONY: help install postgres pgbouncer lint test stress demo migrate bench guardrails stubs server-start server-stop clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -22,13 +22,16 @@ install: $(STAMP) ## create .venv; install yeko-sql, its dev tools and benchmark
 postgres: ## make sure PostgreSQL server binaries are on the machine (apt-get when missing)
 	@bash .ci/ensure-postgres
 
+pgbouncer: ## make sure PgBouncer is on the machine (apt-get when missing); the suite tests behind it
+	@bash .ci/ensure-pgbouncer
+
 lint: install ## ruff, mypy --strict, and squawk over the migrations
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	bash .ci/squawk
 	bash .ci/stubs-check
 
-test: install postgres lint ## lint, type-check, then the whole suite on a real PostgreSQL
+test: install postgres pgbouncer lint ## lint, type-check, then the whole suite on a real PostgreSQL
 	$(BIN)/pytest --query-coverage
 
 stress: install postgres ## the load and fault tests for 5 minutes (make test runs them for 30 s)

@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.fix_db",
     "tests.fix_sqlfiles",
     "tests.fix_domain",
+    "tests.fix_pgbouncer",
 ]

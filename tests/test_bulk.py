@@ -1,5 +1,5 @@
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -7,7 +7,6 @@ from typing import Any
 import msgspec
 import psycopg
 import pytest
-from psycopg import errors
 
 from tests.fix_domain import World, new_id
 from tests.fix_sqlfiles import SqlDir
@@ -20,8 +19,7 @@ from yeko_sql.bulk import (
     copy_target,
     index_by,
 )
-from yeko_sql.chunks import load_in_chunks
-from yeko_sql.database import Database, Transaction
+from yeko_sql.database import Database
 from yeko_sql.errors import YekoSqlError
 from yeko_sql.loader import load_queries
 
@@ -270,20 +268,6 @@ FROM unnest(
 ON CONFLICT (school_id, matricule) DO UPDATE
 SET first_name = excluded.first_name,
     last_name = excluded.last_name;
-
--- name: upsert_probe_students_by_id :execrows
-INSERT INTO students (id, school_id, matricule, first_name, last_name)
-SELECT *
-FROM unnest(
-    :id::text[],
-    :school_id::text[],
-    :matricule::text[],
-    :first_name::text[],
-    :last_name::text[]
-)
-ON CONFLICT (id) DO UPDATE
-SET matricule = excluded.matricule,
-    first_name = excluded.first_name;
 """
 
 
@@ -338,95 +322,3 @@ def test_an_unnest_upsert_inserts_new_rows_and_updates_existing_ones(
         [school],
     ).fetchone()
     assert renamed == (10,)
-
-
-# -- load_in_chunks --------------------------------------------------------------
-
-
-def make_students(school_id: str, count: int) -> list[Student]:
-    return [
-        Student(
-            id=new_id(),
-            school_id=school_id,
-            matricule=f"CH{i:03d}",
-            first_name="Fatou",
-            last_name="Ouattara",
-        )
-        for i in range(count)
-    ]
-
-
-def upsert_chunk(tx: Transaction, chunk: Sequence[Student]) -> int:
-    count: int = tx.probe.upsert_probe_students_by_id(**columns_of(chunk))
-    return count
-
-
-def test_a_chunked_load_stops_at_the_failing_chunk_and_names_it(
-    upserts: Database, world: World, pg: psycopg.Connection
-) -> None:
-    school = world.first.school_id
-    before, _ = count_students(pg, school)
-    rows = make_students(school, 20)
-    # Row 13 (chunk 3 of 0..4) reuses row 2's matricule: a unique violation.
-    rows[13] = msgspec.structs.replace(rows[13], matricule="CH002")
-
-    report = load_in_chunks(upserts, rows, upsert_chunk, size=4)
-
-    assert not report.ok
-    assert [(c.index, c.start, c.stop, c.rows) for c in report.committed] == [
-        (0, 0, 4, 4),
-        (1, 4, 8, 4),
-        (2, 8, 12, 4),
-    ]
-    assert report.rows == 12
-    assert report.next_start == 12
-    failed = report.failed
-    assert failed is not None
-    assert (failed.index, failed.start, failed.stop) == (3, 12, 16)
-    assert failed.key == f"(school_id, matricule)=({school}, CH002)"
-    assert failed.constraint == "students_school_id_matricule_key"
-    assert isinstance(failed.error, errors.UniqueViolation)
-    assert "chunk 3 (rows 12-15) failed: UniqueViolation" in failed.describe()
-    assert [(s.index, s.start, s.stop) for s in report.skipped] == [(4, 16, 20)]
-    assert count_students(pg, school) == (before + 12, before + 12)
-    with pytest.raises(errors.UniqueViolation) as raised:
-        report.raise_for_failure()
-    assert "while loading chunk 3 (rows 12-15) of 20 rows in chunks of 4" in (
-        raised.value.__notes__
-    )
-
-    rows[13] = msgspec.structs.replace(rows[13], matricule="CH013")
-    rerun = load_in_chunks(upserts, rows, upsert_chunk, size=4)
-
-    assert rerun.ok
-    rerun.raise_for_failure()
-    assert [c.index for c in rerun.committed] == [0, 1, 2, 3, 4]
-    assert count_students(pg, school) == (before + 20, before + 20)
-
-
-def test_a_chunked_load_of_nothing_commits_nothing(upserts: Database) -> None:
-    report = load_in_chunks(upserts, [], upsert_chunk)
-    assert (report.ok, report.committed, report.rows, report.next_start) == (
-        True,
-        [],
-        0,
-        0,
-    )
-    with pytest.raises(ValueError, match="size must be positive"):
-        load_in_chunks(upserts, [], upsert_chunk, size=0)
-
-
-def test_a_python_error_in_a_chunk_is_reported_without_a_key(upserts: Database) -> None:
-    def explode(tx: Transaction, chunk: Sequence[int]) -> int:
-        if chunk[0] >= 4:
-            raise RuntimeError("bad row")
-        return len(chunk)
-
-    report = load_in_chunks(upserts, list(range(10)), explode, size=2)
-    assert report.failed is not None
-    assert (report.failed.index, report.failed.key, report.failed.constraint) == (
-        2,
-        None,
-        None,
-    )
-    assert [s.index for s in report.skipped] == [3, 4]

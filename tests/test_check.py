@@ -1,12 +1,17 @@
+import re
+import uuid
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, Literal
 
 import msgspec
 import psycopg
 import pytest
+from psycopg import sql
 
 from tests.fix_sqlfiles import SqlDir
-from yeko_sql.check import check, check_connection, compare
+from yeko_sql.check import Problem, check, check_connection, compare
+from yeko_sql.cli import main
 from yeko_sql.commands import check_command
 from yeko_sql.describe import describe_connection
 from yeko_sql.errors import SchemaMismatchError
@@ -60,6 +65,7 @@ WHERE id = :school_id;
 -- name: list_school_page :page
 -- returns: tests.test_check.CountPage
 -- tenant: any: a test
+-- role: owner
 SELECT id, count(*) OVER () AS total_count
 FROM schools
 ORDER BY id
@@ -204,6 +210,7 @@ def test_a_page_query_needs_its_total_count_and_integer_limits(
         -- name: list_school_page :page
         -- returns: tests.test_check.CountPage
         -- tenant: any: a test
+        -- role: owner
         SELECT id
         FROM schools
         ORDER BY id
@@ -263,3 +270,277 @@ def test_check_command_prints_one_line_per_problem_and_a_summary(
 def test_check_opens_its_own_connection(sql_dir: SqlDir, database_url: str) -> None:
     sql_dir.write("schools.sql", GOOD)
     assert check(load_queries(sql_dir.path), database_url).ok
+
+
+# roles: every test makes roles of its own (roles belong to the whole cluster)
+
+
+@pytest.fixture
+def make_role(pg: psycopg.Connection) -> Iterator[Callable[..., str]]:
+    """Create a uniquely named role; dropped, with its grants, after the test."""
+    made: list[str] = []
+
+    def make(options: str = "NOLOGIN") -> str:
+        name = f"check_{uuid.uuid4().hex[:12]}"
+        pg.execute(sql.SQL("CREATE ROLE {} " + options).format(sql.Identifier(name)))
+        made.append(name)
+        return name
+
+    yield make
+    for name in reversed(made):
+        pg.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(name)))
+        pg.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(name)))
+
+
+def grant(pg: psycopg.Connection, statement: str, role: str) -> None:
+    pg.execute(sql.SQL(statement).format(role=sql.Identifier(role)))
+
+
+def role_problems(
+    sql_dir: SqlDir, pg: psycopg.Connection, text: str, **options: Any
+) -> list[Problem]:
+    sql_dir.write("q.sql", text)
+    report = check_connection(load_queries(sql_dir.path), pg, **options)
+    return [p for p in report.problems if p.check == "role"]
+
+
+def platform_query(role: str) -> str:
+    return (
+        "-- name: count_classes :scalar\n"
+        "-- tenant: any: a platform count\n"
+        f"-- role: {role}\n"
+        "SELECT count(*) FROM classes;\n"
+    )
+
+
+def test_a_declared_role_that_does_not_exist_is_a_problem_at_its_header(
+    sql_dir: SqlDir, pg: psycopg.Connection
+) -> None:
+    [problem] = role_problems(sql_dir, pg, platform_query("check_nobody"))
+    assert (problem.line, problem.detail) == (3, "check_nobody")
+    assert problem.message == (
+        "role 'check_nobody' does not exist; create it in a migration, or fix the"
+        " '-- role:' header"
+    )
+
+
+@pytest.mark.parametrize(
+    ("options", "what"), [("SUPERUSER", "SUPERUSER"), ("BYPASSRLS", "BYPASSRLS")]
+)
+def test_a_role_that_skips_row_level_security_is_a_problem(
+    sql_dir: SqlDir,
+    pg: psycopg.Connection,
+    make_role: Callable[..., str],
+    options: str,
+    what: str,
+) -> None:
+    role = make_role(options)
+    [problem] = role_problems(sql_dir, pg, platform_query(role))
+    assert problem.message.startswith(
+        f"role {role!r} is {what}, so row-level security does not hold it;"
+    )
+
+
+def test_a_role_without_the_privilege_is_a_problem(
+    sql_dir: SqlDir, pg: psycopg.Connection, make_role: Callable[..., str]
+) -> None:
+    role = make_role()
+    grant(pg, "GRANT USAGE ON SCHEMA public TO {role}", role)
+    [problem] = role_problems(sql_dir, pg, platform_query(role))
+    assert problem.message == (
+        f"role {role!r} has no SELECT privilege on 'classes', which the query"
+        f" needs; 'GRANT SELECT ON classes TO {role}' in a migration, or run the"
+        " query under another role"
+    )
+
+
+def test_a_role_without_usage_on_the_schema_is_a_problem(
+    sql_dir: SqlDir, pg: psycopg.Connection, make_role: Callable[..., str]
+) -> None:
+    role = make_role()
+    pg.execute("REVOKE USAGE ON SCHEMA public FROM PUBLIC")
+    grant(pg, "GRANT SELECT ON classes TO {role}", role)
+    [problem] = role_problems(sql_dir, pg, platform_query(role))
+    assert problem.message.startswith(
+        f"role {role!r} has no USAGE on the schema of 'classes'"
+    )
+
+
+def test_a_role_no_policy_lets_see_rows_is_a_problem(
+    sql_dir: SqlDir, pg: psycopg.Connection, make_role: Callable[..., str]
+) -> None:
+    role = make_role()
+    grant(pg, "GRANT USAGE ON SCHEMA public TO {role}", role)
+    grant(pg, "GRANT SELECT ON classes TO {role}", role)
+    [problem] = role_problems(sql_dir, pg, platform_query(role))
+    assert problem.message == (
+        f"row-level security on 'classes' has no policy for role {role!r} and"
+        " SELECT, so it would read no rows; 'CREATE POLICY … ON classes FOR SELECT"
+        f" TO {role}' in a migration, or run the query under another role"
+    )
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        "CREATE POLICY p ON classes FOR SELECT TO {role} USING (true)",
+        "CREATE POLICY p ON classes FOR ALL TO {role} USING (true)",
+        "CREATE POLICY p ON classes FOR SELECT TO PUBLIC USING (true)",
+        "CREATE POLICY p ON classes FOR SELECT TO {group} USING (true)",
+    ],
+)
+def test_a_role_with_its_grant_and_a_policy_checks_out(
+    sql_dir: SqlDir,
+    pg: psycopg.Connection,
+    make_role: Callable[..., str],
+    policy: str,
+) -> None:
+    role, group = make_role(), make_role()
+    grant(pg, "GRANT {role} TO " + role, group)
+    grant(pg, "GRANT USAGE ON SCHEMA public TO {role}", role)
+    grant(pg, "GRANT SELECT ON classes TO {role}", role)
+    pg.execute(
+        sql.SQL(policy).format(role=sql.Identifier(role), group=sql.Identifier(group))
+    )
+    assert role_problems(sql_dir, pg, platform_query(role)) == []
+
+
+def test_a_policy_for_another_command_does_not_count(
+    sql_dir: SqlDir, pg: psycopg.Connection, make_role: Callable[..., str]
+) -> None:
+    role = make_role()
+    grant(pg, "GRANT USAGE ON SCHEMA public TO {role}", role)
+    grant(pg, "GRANT SELECT ON classes TO {role}", role)
+    grant(pg, "CREATE POLICY p ON classes FOR INSERT TO {role} WITH CHECK (true)", role)
+    assert len(role_problems(sql_dir, pg, platform_query(role))) == 1
+
+
+@pytest.mark.parametrize(
+    ("statement", "needed"),
+    [
+        ("UPDATE tracks SET name = :name WHERE id = :id", "SELECT UPDATE"),
+        ("UPDATE tracks SET name = 'x' WHERE true", "UPDATE"),
+        ("DELETE FROM tracks WHERE id = :id", "DELETE SELECT"),
+        ("INSERT INTO tracks (id, name, code) VALUES (:id, :n, :c)", "INSERT"),
+        (
+            "INSERT INTO tracks (id, name, code) VALUES (:id, :n, :c) RETURNING id",
+            "INSERT SELECT",
+        ),
+        (
+            "INSERT INTO tracks (id, name, code) VALUES (:id, :n, :c)"
+            " ON CONFLICT (code) DO UPDATE SET name = excluded.name",
+            "INSERT SELECT UPDATE",
+        ),
+        (
+            "WITH t AS (SELECT id FROM grades) DELETE FROM tracks"
+            " WHERE id IN (SELECT id FROM t)",
+            "DELETE SELECT SELECT:grades",
+        ),
+    ],
+)
+def test_the_privileges_a_statement_needs_are_each_checked(
+    sql_dir: SqlDir,
+    pg: psycopg.Connection,
+    make_role: Callable[..., str],
+    statement: str,
+    needed: str,
+) -> None:
+    role = make_role()
+    grant(pg, "GRANT USAGE ON SCHEMA public TO {role}", role)
+    text = f"-- name: change_tracks :execrows\n-- role: {role}\n{statement};\n"
+    missing = [
+        re.search(r"has no (\w+) privilege on '(\w+)'", p.message)
+        for p in role_problems(sql_dir, pg, text)
+    ]
+    shown = [m[1] if m[2] == "tracks" else f"{m[1]}:{m[2]}" for m in missing if m]
+    assert sorted(shown) == needed.split()
+    for privilege in {n.split(":")[0] for n in needed.split()}:
+        grant(pg, f"GRANT {privilege} ON tracks, grades TO {{role}}", role)
+    assert role_problems(sql_dir, pg, text) == []
+
+
+def test_a_role_owning_a_table_whose_security_is_not_forced_is_a_problem(
+    sql_dir: SqlDir, pg: psycopg.Connection, make_role: Callable[..., str]
+) -> None:
+    role = make_role()
+    pg.execute("CREATE TABLE notes (id text PRIMARY KEY)")
+    pg.execute("ALTER TABLE notes ENABLE ROW LEVEL SECURITY")
+    grant(pg, "ALTER TABLE notes OWNER TO {role}", role)
+    grant(pg, "GRANT USAGE ON SCHEMA public TO {role}", role)
+    text = f"-- name: list_notes :many\n-- role: {role}\nSELECT id FROM notes;\n"
+    [problem] = role_problems(sql_dir, pg, text)
+    assert problem.message.startswith(
+        f"role {role!r} owns 'notes', whose row-level security is not forced,"
+        " so it sees every school's rows;"
+    )
+    pg.execute("ALTER TABLE notes FORCE ROW LEVEL SECURITY")
+    grant(pg, "CREATE POLICY p ON notes TO {role} USING (true)", role)
+    assert role_problems(sql_dir, pg, text) == []
+
+
+def test_queries_without_a_role_are_checked_as_the_app_role_when_given(
+    sql_dir: SqlDir, pg: psycopg.Connection, make_role: Callable[..., str]
+) -> None:
+    app = make_role()
+    text = (
+        "-- name: list_classes :many\n"
+        "SELECT id FROM classes WHERE school_id = :school_id;\n"
+        "\n"
+        "-- name: count_classes :scalar\n"
+        "-- tenant: any: seeding counts\n"
+        "-- role: owner\n"
+        "SELECT count(*) FROM classes;\n"
+    )
+    assert role_problems(sql_dir, pg, text) == []
+    [problem] = role_problems(sql_dir, pg, text, app_role=app)
+    assert (problem.query, problem.line) == ("q.list_classes", 1)
+    assert problem.message.startswith(f"role {app!r} has no SELECT privilege on")
+
+
+def test_yeko_app_can_run_a_scoped_query(
+    sql_dir: SqlDir, pg: psycopg.Connection
+) -> None:
+    text = "-- name: list_classes :many\nSELECT id FROM classes WHERE school_id = :s;\n"
+    assert role_problems(sql_dir, pg, text, app_role="yeko_app") == []
+
+
+def test_check_takes_the_app_role_too(
+    sql_dir: SqlDir, database_url: str, make_role: Callable[..., str]
+) -> None:
+    app = make_role()
+    sql_dir.write("q.sql", "-- name: list_tracks :many\nSELECT id FROM tracks;\n")
+    assert check(load_queries(sql_dir.path), database_url).ok
+    report = check(load_queries(sql_dir.path), database_url, app_role=app)
+    assert [p.check for p in report.problems] == ["role"]
+
+
+def test_a_query_keeps_its_declared_role(sql_dir: SqlDir) -> None:
+    sql_dir.write(
+        "q.sql",
+        "-- name: count_schools :scalar\n-- role: yeko_platform\n"
+        "SELECT count(*) FROM schools;\n\n"
+        "-- name: count_tracks :scalar\nSELECT count(*) FROM tracks;\n",
+    )
+    platform, app = load_queries(sql_dir.path)
+    assert (platform.role, platform.header_line("role")) == ("yeko_platform", 2)
+    assert (app.role, app.header_line("role")) == (None, app.line)
+
+
+def test_the_check_command_takes_an_app_role(
+    sql_dir: SqlDir,
+    database_url: str,
+    make_role: Callable[..., str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    app = make_role()
+    sql_dir.write("q.sql", "-- name: list_tracks :many\nSELECT id FROM tracks;\n")
+    argv = ["check", str(sql_dir.path), "--database-url", database_url]
+    assert main(argv) == 0
+    assert main([*argv, "--app-role", app]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-2].endswith(
+        f"q.sql:1: role {app!r} has no SELECT privilege on 'tracks', which the"
+        f" query needs; 'GRANT SELECT ON tracks TO {app}' in a migration, or run"
+        " the query under another role"
+    )
+    assert main([*argv, "--app-role", "yeko_app"]) == 0

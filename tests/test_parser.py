@@ -91,6 +91,7 @@ def test_every_known_header_key_is_kept_raw() -> None:
         -- explain: seqscan schools (a few rows per tenant)
         -- tenant: any: schools are the tenants themselves
         -- timeout: 2s
+        -- role: yeko_platform
         SELECT 1;
     """)
     assert dict(spec.headers) == {
@@ -101,8 +102,10 @@ def test_every_known_header_key_is_kept_raw() -> None:
         "explain": "seqscan schools (a few rows per tenant)",
         "tenant": "any: schools are the tenants themselves",
         "timeout": "2s",
+        "role": "yeko_platform",
     }
     assert spec.header_lines["timeout"] == 8
+    assert spec.header_lines["role"] == 9
 
 
 def test_comment_lines_after_the_last_sql_line_belong_to_the_file() -> None:
@@ -213,6 +216,13 @@ def test_a_camel_case_name_gets_a_snake_case_suggestion() -> None:
         ("-- notnull: a, a", "'-- notnull:' names a column twice"),
         ("-- returns: my-struct", "'-- returns: my-struct' is not a Struct name"),
         ("-- returns:", "header key 'returns' has no value"),
+        ("-- role:", "header key 'role' has no value"),
+        ("-- role: Yeko App", "'-- role: Yeko App' is not a role name"),
+        ("-- role: yeko-app", "'-- role: yeko-app' is not a role name"),
+        ("-- role: " + "r" * 64, f"'-- role: {'r' * 64}' is not a role name"),
+        ("-- role: public", "'-- role: public' names no role a query can run as"),
+        ("-- role: current_user", "'-- role: current_user' names no role"),
+        ("-- role: pg_read_all_data", "'-- role: pg_read_all_data' names no role"),
     ],
 )
 def test_header_values_are_checked(header: str, problem: str) -> None:
@@ -220,6 +230,21 @@ def test_header_values_are_checked(header: str, problem: str) -> None:
         parse(f"-- name: list_schools :many\n-- Doc.\n{header}\nSELECT 1;\n")
     assert caught.value.line == 3
     assert caught.value.problem.startswith(problem)
+
+
+def test_a_bad_role_is_a_load_error_at_its_file_and_line() -> None:
+    with pytest.raises(HeaderError) as caught:
+        parse("-- name: q :many\n-- Doc.\n-- role: Platform\nSELECT 1;\n")
+    assert str(caught.value) == (
+        "sql/schools.sql:3: '-- role: Platform' is not a role name; write a"
+        " PostgreSQL role name such as yeko_platform, or 'owner' for the schema owner"
+    )
+
+
+@pytest.mark.parametrize("role", ["yeko_platform", "owner", "_svc$1", "r" * 63])
+def test_a_role_name_is_kept(role: str) -> None:
+    [spec] = parse(f"-- name: q :many\n-- role: {role}\nSELECT 1;\n")
+    assert spec.headers["role"] == role
 
 
 def test_a_column_cannot_be_both_nullable_and_notnull() -> None:

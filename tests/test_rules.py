@@ -19,7 +19,14 @@ def rules_broken(sql_dir: SqlDir, pg: psycopg.Connection, text: str) -> list[str
 
 
 def test_every_rule_has_a_name() -> None:
-    assert list(RULES) == ["unique-key", "tenant", "no-star", "stable-order", "where"]
+    assert list(RULES) == [
+        "unique-key",
+        "tenant",
+        "tenant-role",
+        "no-star",
+        "stable-order",
+        "where",
+    ]
 
 
 # unique-key
@@ -69,7 +76,7 @@ def test_unique_key_fires_for_a_one_query_on_a_non_unique_column(
 def test_unique_key_passes_when_one_row_is_proven(
     sql_dir: SqlDir, pg: psycopg.Connection, sql: str
 ) -> None:
-    text = f"-- name: get_row :one\n-- tenant: any: a test\n{sql};\n"
+    text = f"-- name: get_row :one\n-- tenant: any: a test\n-- role: owner\n{sql};\n"
     assert rules_broken(sql_dir, pg, text) == []
 
 
@@ -88,7 +95,7 @@ def test_unique_key_passes_when_one_row_is_proven(
 def test_unique_key_fires_when_several_rows_are_possible(
     sql_dir: SqlDir, pg: psycopg.Connection, sql: str
 ) -> None:
-    text = f"-- name: get_row :one\n-- tenant: any: a test\n{sql};\n"
+    text = f"-- name: get_row :one\n-- tenant: any: a test\n-- role: owner\n{sql};\n"
     assert rules_broken(sql_dir, pg, text) == ["unique-key"]
 
 
@@ -102,44 +109,349 @@ def test_unique_key_ignores_many_queries(
 # tenant
 
 
-def test_tenant_fires_for_a_school_owned_table_without_school_id(
+def test_tenant_names_each_unscoped_relation_and_its_line(
+    sql_dir: SqlDir, pg: psycopg.Connection
+) -> None:
+    found = violations(
+        sql_dir,
+        pg,
+        "-- name: list_class_students :many\n"
+        "SELECT e.student_id\n"
+        "FROM enrollments AS e\n"
+        "JOIN classes AS c ON c.id = e.class_id\n"
+        "WHERE e.class_id = :class_id;\n",
+    )
+    assert [(v.rule, v.line) for v in found] == [("tenant", 3), ("tenant", 4)]
+    assert found[1].message() == (
+        "rule tenant: 'classes AS c' is not scoped to one school: no"
+        " 'c.school_id = :param' in the AND chain of the WHERE or JOIN ON that"
+        " reads it; add 'AND c.school_id = :school_id', or join it on"
+        " 'c.school_id = <a scoped alias>.school_id', or explain why not with"
+        " '-- tenant: any: <reason>'"
+    )
+
+
+SCOPED = [
+    "SELECT id FROM classes WHERE school_id = :school_id",
+    "SELECT c.id FROM classes AS c WHERE :school_id = c.school_id",
+    "SELECT id FROM classes WHERE school_id = ANY(:school_ids)",
+    "SELECT id FROM classes WHERE school_id = :school_id::text",
+    "SELECT id FROM classes WHERE school_id IN (:school_id)",
+    "SELECT id FROM classes WHERE status = 'active' AND (school_id = :school_id)",
+    # what the row-level security policies compare with
+    "SELECT id FROM classes"
+    " WHERE school_id = NULLIF(current_setting('yeko.school_id', true), '')",
+    # a join on school_id passes the scope on, whichever side is written first
+    "SELECT e.id FROM enrollments AS e"
+    " JOIN classes AS c ON c.school_id = e.school_id AND c.id = e.class_id"
+    " WHERE e.school_id = :school_id",
+    "SELECT e.id FROM classes AS c, enrollments AS e"
+    " WHERE e.school_id = c.school_id AND c.school_id = :school_id",
+    "SELECT e.id FROM enrollments AS e"
+    " JOIN classes AS c ON c.id = e.class_id AND c.school_id = :school_id"
+    " JOIN students AS s ON s.id = e.student_id AND s.school_id = e.school_id"
+    " WHERE e.school_id = c.school_id",
+    "SELECT c.id FROM classes AS c JOIN enrollments AS e USING (school_id)"
+    " WHERE c.school_id = :school_id",
+    # the nullable side of an outer join is scoped by its ON
+    "SELECT c.id, e.id FROM classes AS c"
+    " LEFT JOIN enrollments AS e ON e.class_id = c.id AND e.school_id = c.school_id"
+    " WHERE c.school_id = :school_id",
+    # every branch of a set operation
+    "SELECT id FROM classes WHERE school_id = :school_id"
+    " UNION ALL SELECT id FROM students WHERE school_id = :school_id",
+    "SELECT id FROM classes WHERE school_id = :school_id"
+    " INTERSECT SELECT class_id FROM enrollments WHERE school_id = :school_id"
+    " EXCEPT SELECT class_id FROM marks WHERE school_id = :school_id",
+    # CTEs and subqueries, in FROM, in the select list, EXISTS, IN, LATERAL
+    "WITH c AS (SELECT id FROM classes WHERE school_id = :school_id) SELECT id FROM c",
+    "SELECT x.id FROM (SELECT id FROM classes WHERE school_id = :school_id) AS x",
+    "SELECT c.id, (SELECT count(*) FROM enrollments AS e"
+    " WHERE e.class_id = c.id AND e.school_id = c.school_id) AS n"
+    " FROM classes AS c WHERE c.school_id = :school_id",
+    "SELECT s.id FROM students AS s WHERE s.school_id = :school_id AND EXISTS ("
+    "SELECT FROM enrollments AS e WHERE e.student_id = s.id"
+    " AND e.school_id = s.school_id)",
+    "SELECT id FROM students WHERE school_id = :school_id AND id IN ("
+    "SELECT student_id FROM enrollments WHERE school_id = :school_id)",
+    "SELECT c.id, n.total FROM classes AS c CROSS JOIN LATERAL ("
+    "SELECT count(*) AS total FROM enrollments"
+    " WHERE class_id = c.id AND school_id = c.school_id) AS n"
+    " WHERE c.school_id = :school_id",
+    # the school_id a CTE or subquery hands on
+    "WITH c AS (SELECT id, school_id FROM classes WHERE school_id = :school_id)"
+    " SELECT e.id FROM enrollments AS e JOIN c ON e.school_id = c.school_id",
+    # a scoped subquery inside an OR is still scoped
+    "SELECT id FROM students WHERE school_id = :school_id AND (:all::boolean OR"
+    " EXISTS (SELECT FROM marks WHERE student_id = students.id"
+    " AND school_id = :school_id))",
+    # writes: UPDATE ... FROM, DELETE ... USING, a data-modifying CTE
+    "UPDATE enrollments AS e SET status = 'confirmed' FROM classes AS c"
+    " WHERE c.id = e.class_id AND c.school_id = e.school_id"
+    " AND e.school_id = :school_id",
+    "DELETE FROM marks AS m USING classes AS c WHERE c.id = m.class_id"
+    " AND c.school_id = :school_id AND m.school_id = c.school_id",
+    "WITH gone AS (DELETE FROM marks WHERE id = ANY(:ids)"
+    " AND school_id = :school_id RETURNING id) SELECT count(*) FROM gone",
+    "SELECT id FROM tracks",  # global catalog
+    "SELECT id FROM jobs",  # school_id may be NULL: not school-owned
+    "SELECT id FROM schools",  # the tenants themselves
+]
+
+
+@pytest.mark.parametrize("sql", SCOPED)
+def test_tenant_passes_when_every_school_owned_relation_is_scoped(
+    sql_dir: SqlDir, pg: psycopg.Connection, sql: str
+) -> None:
+    assert rules_broken(sql_dir, pg, f"-- name: list_rows :many\n{sql};\n") == []
+
+
+UNSCOPED = [
+    # (the SQL, which relation is reported)
+    (
+        "SELECT id FROM students WHERE school_id = :school_id OR matricule = :m",
+        "students",
+    ),
+    ("SELECT id FROM students WHERE NOT (school_id <> :school_id)", "students"),
+    (
+        "SELECT id FROM students"
+        " WHERE CASE WHEN :x::boolean THEN school_id = :school_id ELSE true END",
+        "students",
+    ),
+    ("SELECT id FROM students WHERE school_id <> :school_id", "students"),
+    ("SELECT id FROM students WHERE school_id = 'x'", "students"),
+    ("SELECT id FROM students WHERE school_id = ANY(ARRAY['x'])", "students"),
+    (
+        "SELECT c.id FROM classes AS c WHERE c.school_id = 'x'",
+        "classes AS c",
+    ),
+    # joined on a key but not on school_id
+    (
+        "SELECT e.id FROM enrollments AS e JOIN classes AS c ON c.id = e.class_id"
+        " WHERE e.school_id = :school_id",
+        "classes AS c",
+    ),
+    # the preserved side of an outer join is not filtered by its ON
+    (
+        "SELECT c.id FROM classes AS c LEFT JOIN enrollments AS e"
+        " ON e.class_id = c.id AND c.school_id = :school_id"
+        " AND e.school_id = :school_id",
+        "classes AS c",
+    ),
+    # the second branch of a set operation
+    (
+        "SELECT id FROM classes WHERE school_id = :school_id"
+        " UNION ALL SELECT id FROM students",
+        "students",
+    ),
+    (
+        "SELECT id FROM classes WHERE school_id = :school_id"
+        " EXCEPT SELECT class_id FROM enrollments",
+        "enrollments",
+    ),
+    # a CTE, or a subquery in FROM, in the select list, EXISTS, IN, LATERAL
+    (
+        "WITH m AS (SELECT student_id FROM marks)"
+        " SELECT s.id FROM students AS s JOIN m ON m.student_id = s.id"
+        " WHERE s.school_id = :school_id",
+        "marks",
+    ),
+    ("SELECT x.id FROM (SELECT id FROM classes) AS x", "classes"),
+    (
+        "SELECT c.id, (SELECT count(*) FROM enrollments AS e"
+        " WHERE e.class_id = c.id) AS n FROM classes AS c"
+        " WHERE c.school_id = :school_id",
+        "enrollments AS e",
+    ),
+    (
+        "SELECT s.id FROM students AS s WHERE s.school_id = :school_id AND EXISTS ("
+        "SELECT FROM enrollments AS e WHERE e.student_id = s.id)",
+        "enrollments AS e",
+    ),
+    (
+        "SELECT id FROM students WHERE school_id = :school_id AND id IN ("
+        "SELECT student_id FROM enrollments)",
+        "enrollments",
+    ),
+    (
+        "SELECT c.id, n.total FROM classes AS c CROSS JOIN LATERAL ("
+        "SELECT count(*) AS total FROM enrollments WHERE class_id = c.id) AS n"
+        " WHERE c.school_id = :school_id",
+        "enrollments",
+    ),
+    # a correlated subquery cannot scope the outer level
+    (
+        "SELECT s.id FROM students AS s WHERE EXISTS ("
+        "SELECT FROM enrollments AS e WHERE e.student_id = s.id"
+        " AND e.school_id = :school_id AND s.school_id = :school_id)",
+        "students AS s",
+    ),
+    # a CTE's school_id column that is not the scoped one passes nothing on
+    (
+        "WITH c AS (SELECT id, 'x' AS school_id FROM classes"
+        " WHERE school_id = :school_id)"
+        " SELECT e.id FROM enrollments AS e JOIN c ON e.school_id = c.school_id",
+        "enrollments AS e",
+    ),
+    # writes
+    ("UPDATE students SET status = 'left' WHERE id = :id", "students"),
+    (
+        "UPDATE enrollments AS e SET status = 'confirmed' FROM classes AS c"
+        " WHERE c.id = e.class_id AND e.school_id = :school_id",
+        "classes AS c",
+    ),
+    (
+        "DELETE FROM marks AS m USING classes AS c WHERE c.id = m.class_id"
+        " AND m.school_id = :school_id",
+        "classes AS c",
+    ),
+    (
+        "WITH gone AS (DELETE FROM marks WHERE id = :id RETURNING id)"
+        " SELECT count(*) FROM gone",
+        "marks",
+    ),
+]
+
+
+@pytest.mark.parametrize(("sql", "relation"), UNSCOPED)
+def test_tenant_fires_for_a_relation_left_unscoped(
+    sql_dir: SqlDir, pg: psycopg.Connection, sql: str, relation: str
+) -> None:
+    found = violations(sql_dir, pg, f"-- name: list_rows :many\n{sql};\n")
+    assert [v.rule for v in found] == ["tenant"]
+    assert found[0].problem.startswith(f"{relation!r} is not scoped to one school")
+
+
+def test_tenant_points_at_the_line_of_the_unscoped_branch(
     sql_dir: SqlDir, pg: psycopg.Connection
 ) -> None:
     [violation] = violations(
         sql_dir,
         pg,
-        "-- name: list_class_students :many\n"
-        "SELECT e.student_id FROM enrollments AS e"
-        " JOIN classes AS c ON c.id = e.class_id WHERE e.class_id = :class_id;\n",
+        "-- name: list_people :many\n"
+        "SELECT id FROM students\n"
+        "WHERE school_id = :school_id\n"
+        "UNION ALL\n"
+        "SELECT user_id\n"
+        "FROM user_schools\n"
+        "WHERE role = 'teacher';\n",
     )
-    assert violation.message() == (
-        "rule tenant: query 'list_class_students' reads or writes the school-owned"
-        " 'classes', 'enrollments' but compares no school_id with a parameter;"
-        " add 'AND school_id = :school_id', or explain why not with"
-        " '-- tenant: any: <reason>'"
-    )
+    assert (violation.rule, violation.line) == ("tenant", 6)
+    assert violation.problem.startswith("'user_schools' is not scoped")
 
 
-@pytest.mark.parametrize(
-    "sql",
-    [
-        "SELECT id FROM classes WHERE school_id = :school_id",
-        "SELECT c.id FROM classes AS c WHERE :school_id = c.school_id",
-        "SELECT id FROM classes WHERE school_id = ANY(:school_ids)",
-        "SELECT id FROM classes WHERE school_id = :school_id::text",
-        # a subquery that carries the scope
-        "SELECT id FROM students WHERE id IN (SELECT student_id FROM enrollments"
-        " WHERE school_id = :school_id)",
-        "INSERT INTO terms (id, school_id, school_year_id, name, sort_order,"
-        " starts_on, ends_on) VALUES (:id, :school_id, :y, :n, 1, :s, :e)",
-        "SELECT id FROM tracks",  # global catalog
-        "SELECT id FROM jobs",  # school_id may be NULL: not school-owned
-    ],
-)
-def test_tenant_passes_when_school_id_is_bound(
+TERM = "INSERT INTO terms (id, school_id, school_year_id, name, sort_order,"
+TERM_COLUMNS = " starts_on, ends_on)"
+
+INSERTS_SCOPED = [
+    f"{TERM}{TERM_COLUMNS} VALUES (:id, :school_id, :y, :n, 1, :s, :e)",
+    f"{TERM}{TERM_COLUMNS} VALUES (:a, :school_id, :y, :n, 1, :s, :e),"
+    " (:b, :school_id, :y, :n, 2, :s, :e)",
+    # INSERT ... SELECT from a scoped row
+    f"{TERM}{TERM_COLUMNS} SELECT :id, y.school_id, y.id, :n, 1, :s, :e"
+    " FROM school_years AS y WHERE y.id = :y AND y.school_id = :school_id",
+    # unnest bulk inserts: the school from a parameter, or an array of them
+    f"{TERM}{TERM_COLUMNS} SELECT u.id, :school_id, u.y, u.n, 1, u.s, u.e"
+    " FROM unnest(:ids::text[], :ys::text[], :ns::text[], :ss::date[],"
+    " :es::date[]) AS u (id, y, n, s, e)",
+    f"{TERM}{TERM_COLUMNS} SELECT u.id, u.school_id, u.y, u.n, 1, u.s, u.e"
+    " FROM unnest(:ids::text[], :school_ids::text[], :ys::text[], :ns::text[],"
+    " :ss::date[], :es::date[]) AS u (id, school_id, y, n, s, e)",
+    "INSERT INTO user_schools (id, school_id, user_id, role)"
+    " SELECT * FROM unnest(:ids::text[], :school_ids::text[], :users::text[],"
+    " :roles::text[]) AS u (id, school_id, user_id, role)",
+    # the school from a scoped CTE, as a data-modifying CTE hands it on
+    "WITH moved AS (UPDATE terms SET sort_order = sort_order + 1"
+    " WHERE school_id = :school_id AND school_year_id = :y"
+    " RETURNING school_id, school_year_id)"
+    f" {TERM}{TERM_COLUMNS} SELECT :id, m.school_id, m.school_year_id, :n, 1, :s, :e"
+    " FROM moved AS m LIMIT 1",
+    # the conflict key holds school_id, or DO UPDATE checks it
+    "INSERT INTO students (id, school_id, matricule, first_name, last_name)"
+    " VALUES (:id, :school_id, :m, :f, :l)"
+    " ON CONFLICT (school_id, matricule) DO UPDATE"
+    " SET first_name = excluded.first_name",
+    f"{TERM}{TERM_COLUMNS} VALUES (:id, :school_id, :y, :n, 1, :s, :e)"
+    " ON CONFLICT ON CONSTRAINT terms_school_year_id_sort_order_key DO UPDATE"
+    " SET name = EXCLUDED.name WHERE terms.school_id = EXCLUDED.school_id",
+    f"{TERM}{TERM_COLUMNS} VALUES (:id, :school_id, :y, :n, 1, :s, :e)"
+    " ON CONFLICT (id) DO NOTHING",
+]
+
+
+@pytest.mark.parametrize("sql", INSERTS_SCOPED)
+def test_tenant_passes_an_insert_whose_school_is_a_parameter_or_scoped(
     sql_dir: SqlDir, pg: psycopg.Connection, sql: str
 ) -> None:
-    assert rules_broken(sql_dir, pg, f"-- name: list_rows :many\n{sql};\n") == []
+    assert rules_broken(sql_dir, pg, f"-- name: add_rows :execrows\n{sql};\n") == []
+
+
+INSERTS_UNSCOPED = [
+    # (the SQL, the start of the problem)
+    (
+        "INSERT INTO terms (id, school_year_id, name, sort_order, starts_on, ends_on)"
+        " VALUES (:id, :y, :n, 1, :s, :e)",
+        "INSERT INTO 'terms' sets no school_id",
+    ),
+    (
+        f"{TERM}{TERM_COLUMNS} VALUES (:a, :school_id, :y, :n, 1, :s, :e),"
+        " (:b, 'x', :y, :n, 2, :s, :e)",
+        "INSERT INTO 'terms' takes its school_id from neither",
+    ),
+    (
+        f"{TERM}{TERM_COLUMNS} SELECT u.id, u.school_id, u.y, u.n, 1, u.s, u.e"
+        " FROM unnest(:ids::text[], ARRAY['x'], :ys::text[], :ns::text[],"
+        " :ss::date[], :es::date[]) AS u (id, school_id, y, n, s, e)",
+        "INSERT INTO 'terms' takes its school_id from neither",
+    ),
+    (
+        f"{TERM}{TERM_COLUMNS} SELECT :id, :school_id, :y, :n, 1, :s, :e"
+        " UNION ALL SELECT :id2, s.id, :y, :n, 2, :s, :e FROM schools AS s",
+        "INSERT INTO 'terms' takes its school_id from neither",
+    ),
+    (
+        f"{TERM}{TERM_COLUMNS} VALUES (:id, :school_id, :y, :n, 1, :s, :e)"
+        " ON CONFLICT ON CONSTRAINT terms_school_year_id_sort_order_key DO UPDATE"
+        " SET name = EXCLUDED.name",
+        "ON CONFLICT DO UPDATE may update a row of 'terms' of another school",
+    ),
+    (
+        "MERGE INTO students AS s USING (SELECT :id AS id) AS n ON s.id = n.id"
+        " WHEN MATCHED THEN UPDATE SET status = 'left'",
+        "MERGE with the school-owned 'students AS s' is not checked",
+    ),
+]
+
+
+@pytest.mark.parametrize(("sql", "problem"), INSERTS_UNSCOPED)
+def test_tenant_fires_for_an_insert_whose_school_is_not_scoped(
+    sql_dir: SqlDir, pg: psycopg.Connection, sql: str, problem: str
+) -> None:
+    found = violations(sql_dir, pg, f"-- name: add_rows :execrows\n{sql};\n")
+    assert [v.rule for v in found] == ["tenant"]
+    assert found[0].problem.startswith(problem)
+
+
+def test_tenant_reports_both_the_unscoped_read_and_the_insert_it_feeds(
+    sql_dir: SqlDir, pg: psycopg.Connection
+) -> None:
+    found = violations(
+        sql_dir,
+        pg,
+        "-- name: add_term :execrows\n"
+        f"{TERM}{TERM_COLUMNS}\n"
+        "SELECT :id, y.school_id, y.id, :n, 1, :s, :e\n"
+        "FROM school_years AS y\n"
+        "WHERE y.id = :y;\n",
+    )
+    assert [(v.line, v.problem.split(":")[0]) for v in found] == [
+        (4, "'school_years AS y' is not scoped to one school"),
+        (
+            3,
+            "INSERT INTO 'terms' takes its school_id from neither a parameter nor a row"
+            " scoped to a school",
+        ),
+    ]
 
 
 def test_tenant_passes_with_a_header_that_says_why(
@@ -148,20 +460,41 @@ def test_tenant_passes_with_a_header_that_says_why(
     text = (
         "-- name: count_all_classes :scalar\n"
         "-- tenant: any: the platform dashboard counts every school\n"
+        "-- role: yeko_platform\n"
         "SELECT count(*) FROM classes;\n"
     )
     assert rules_broken(sql_dir, pg, text) == []
 
 
-def test_tenant_does_not_take_a_constant_or_a_column(
+# tenant-role
+
+
+def test_tenant_role_fires_for_an_unscoped_query_without_a_role(
     sql_dir: SqlDir, pg: psycopg.Connection
 ) -> None:
-    text = (
-        "-- name: list_rows :many\n"
-        "SELECT c.id FROM classes AS c JOIN students AS s ON s.school_id = c.school_id"
-        " WHERE c.school_id = 'x';\n"
+    [violation] = violations(
+        sql_dir,
+        pg,
+        "-- name: count_all_classes :scalar\n"
+        "-- Every school's classes.\n"
+        "-- tenant: any: the platform dashboard counts every school\n"
+        "SELECT count(*) FROM classes;\n",
     )
-    assert rules_broken(sql_dir, pg, text) == ["tenant"]
+    assert (violation.rule, violation.line) == ("tenant-role", 3)
+    assert violation.hint.startswith("add '-- role: <role>'")
+
+
+@pytest.mark.parametrize("role", ["yeko_platform", "owner"])
+def test_tenant_role_passes_once_a_role_is_declared(
+    sql_dir: SqlDir, pg: psycopg.Connection, role: str
+) -> None:
+    text = (
+        "-- name: count_all_classes :scalar\n"
+        "-- tenant: any: the platform dashboard counts every school\n"
+        f"-- role: {role}\n"
+        "SELECT count(*) FROM classes;\n"
+    )
+    assert rules_broken(sql_dir, pg, text) == []
 
 
 # no-star

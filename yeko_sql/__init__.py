@@ -7,7 +7,7 @@ from yeko_sql.bulk import (
     copy_structs_async,
     index_by,
 )
-from yeko_sql.chunks import ChunkReport, load_in_chunks
+from yeko_sql.chunks import ChunkLoadError, ChunkReport, load_in_chunks
 from yeko_sql.compiler import Query
 from yeko_sql.database import Database, Transaction
 from yeko_sql.database_async import AsyncDatabase, AsyncTransaction
@@ -22,8 +22,11 @@ from yeko_sql.errors import (
     PlaceholderError,
     QueryFileError,
     RowDecodeError,
+    RowSecurityError,
     SchemaMismatchError,
+    ScopeError,
     TooManyRowsError,
+    TransactionClosedError,
     UnknownKindError,
     UnknownStructError,
     YekoSqlError,
@@ -40,6 +43,7 @@ from yeko_sql.worker import Worker
 __all__ = [
     "AsyncDatabase",
     "AsyncTransaction",
+    "ChunkLoadError",
     "ChunkReport",
     "Database",
     "DevServerError",
@@ -58,10 +62,13 @@ __all__ = [
     "QueryFileError",
     "Registry",
     "RowDecodeError",
+    "RowSecurityError",
     "SchemaMismatchError",
+    "ScopeError",
     "Settings",
     "TooManyRowsError",
     "Transaction",
+    "TransactionClosedError",
     "UnknownKindError",
     "UnknownStructError",
     "Worker",

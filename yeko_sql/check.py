@@ -6,14 +6,18 @@ decoder will: every column needs a field, every field without a default
 needs a column, each column's type must fit its field, and a column that can
 be NULL needs a field that takes None. Parameters are checked where the
 runtime binds them itself (``:page``/``:keyset`` ``limit`` and ``offset``
-are ints). Then the lint rules of ``yeko_sql.rules`` run. Each problem is one
+are ints). Then the lint rules of ``yeko_sql.rules`` run. Last, the role each
+query runs under (``-- role:``, else *app_role* when given) is held against
+the database: it exists, row-level security holds it (no SUPERUSER or
+BYPASSRLS), it has the table privileges the statement needs, and a policy lets
+it see rows of every table whose row-level security is on. Each problem is one
 line, ``<path>:<line>: <what>; <how to fix it>``.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
 import msgspec
@@ -25,10 +29,11 @@ from yeko_sql.describe import ColumnInfo, QueryDescription, describe_connection
 from yeko_sql.errors import SchemaMismatchError
 from yeko_sql.kinds import Kind
 from yeko_sql.pagination import TOTAL_COLUMN
+from yeko_sql.parser import OWNER_ROLE
 from yeko_sql.pgcatalog import Catalog, load_catalog
 from yeko_sql.pgtypes import describe_type, fits, pg_type_name, strip_none
 from yeko_sql.rules import lint
-from yeko_sql.sqlast import parse_query
+from yeko_sql.sqlast import parse_query, table_privileges
 
 __all__ = [
     "CheckReport",
@@ -36,6 +41,7 @@ __all__ = [
     "check",
     "check_connection",
     "check_params",
+    "check_roles",
     "compare",
 ]
 
@@ -49,7 +55,7 @@ class Problem(msgspec.Struct, frozen=True, kw_only=True):
     path: str
     line: int
     query: str  # namespace.name
-    check: Literal["describe", "columns", "params", "rule"]
+    check: Literal["describe", "columns", "params", "rule", "role"]
     message: str  # '<what>; <how to fix it>', without the path
     rule: str = ""
     column: str = ""
@@ -73,23 +79,36 @@ class CheckReport(msgspec.Struct, frozen=True, kw_only=True):
         return not self.problems
 
 
-def check(queries: Iterable[Query[object]], conninfo: str) -> CheckReport:
-    """Check *queries* (a ``Registry`` or any iterable) on a new connection."""
+def check(
+    queries: Iterable[Query[object]], conninfo: str, *, app_role: str | None = None
+) -> CheckReport:
+    """Check *queries* (a ``Registry`` or any iterable) on a new connection.
+
+    With *app_role*, a query that declares no ``-- role:`` is checked as
+    running under that role (the application's), as declared roles are.
+    """
     with psycopg.connect(conninfo, autocommit=True) as conn:
-        return check_connection(queries, conn)
+        return check_connection(queries, conn, app_role=app_role)
 
 
 def check_connection(
-    queries: Iterable[Query[object]], conn: psycopg.Connection[Any]
+    queries: Iterable[Query[object]],
+    conn: psycopg.Connection[Any],
+    *,
+    app_role: str | None = None,
 ) -> CheckReport:
     """Check *queries* on *conn*, an idle autocommit connection."""
     queries = list(queries)
     catalog = load_catalog(conn)
     report = describe_connection(queries, conn, catalog=catalog)
+    roles = check_roles(queries, conn, catalog, app_role=app_role)
     problems = [
         problem
         for query, described in zip(queries, report.queries, strict=True)
-        for problem in _check_one(query, described, catalog)
+        for problem in [
+            *_check_one(query, described, catalog),
+            *roles.get(query.qualname, ()),
+        ]
     ]
     return CheckReport(queries=len(queries), problems=tuple(problems))
 
@@ -290,3 +309,171 @@ def check_params(query: Query[object], described: QueryDescription) -> list[Prob
         for param in described.params
         if param.name in _PAGING.get(query.kind, ()) and param.type_oid not in _INTEGERS
     ]
+
+
+_ROLES = """
+SELECT rolname, rolsuper, rolbypassrls
+FROM pg_roles
+WHERE rolname = ANY(%s::text[])
+"""
+# Per (role, table, privilege): granted? schema usable? row-level security on?
+# skipped because the role owns the table and it is not forced? a permissive
+# policy for the role (or PUBLIC) and the command?
+_ACCESS = """
+SELECT u.role, u.oid, u.privilege,
+       has_table_privilege(u.role, c.oid, u.privilege),
+       has_schema_privilege(u.role, c.relnamespace, 'USAGE'),
+       c.relrowsecurity,
+       c.relrowsecurity
+           AND NOT c.relforcerowsecurity
+           AND pg_has_role(u.role, c.relowner, 'USAGE'),
+       EXISTS (
+           SELECT
+           FROM pg_policy AS p
+           WHERE p.polrelid = c.oid
+             AND p.polpermissive
+             AND p.polcmd IN ('*', u.command)
+             AND (
+                 0::oid = ANY(p.polroles)
+                 OR EXISTS (
+                     SELECT
+                     FROM unnest(p.polroles) AS r (oid)
+                     WHERE r.oid <> 0
+                       AND pg_has_role(u.role, r.oid, 'USAGE')
+                 )
+             )
+       )
+FROM unnest(%s::text[], %s::int8[], %s::text[], %s::text[])
+    AS u (role, oid, privilege, command)
+JOIN pg_class AS c ON c.oid = u.oid::oid
+"""
+_POLICY_COMMANDS = {"SELECT": "r", "INSERT": "a", "UPDATE": "w", "DELETE": "d"}
+_NO_POLICY = {
+    "SELECT": "it would read no rows",
+    "INSERT": "every row it inserts would be refused",
+    "UPDATE": "it would update no rows",
+    "DELETE": "it would delete no rows",
+}
+
+
+def check_roles(
+    queries: Sequence[Query[object]],
+    conn: psycopg.Connection[Any],
+    catalog: Catalog,
+    *,
+    app_role: str | None = None,
+) -> dict[str, list[Problem]]:
+    """Problems with the role each query runs under, by query qualname.
+
+    The role is the ``-- role:`` header's, else *app_role*; ``owner`` and no
+    role at all are not checked. The role must exist, be neither SUPERUSER
+    nor BYPASSRLS, have USAGE on the schema and the privilege on each table
+    the statement needs, and, on a table whose row-level security is on,
+    have a permissive policy for that command (its own, a group's or
+    PUBLIC's), else it would silently see nothing. Owning a table whose
+    row-level security is not forced is reported too, since the owner skips it.
+    """
+    wanted = [
+        (query, role)
+        for query in queries
+        if (role := query.role if query.role is not None else app_role) is not None
+        and role != OWNER_ROLE
+    ]
+    if not wanted:
+        return {}
+    rows = conn.execute(_ROLES, [sorted({role for _, role in wanted})]).fetchall()
+    known = {name: (superuser, bypass) for name, superuser, bypass in rows}
+    found: dict[str, list[Problem]] = defaultdict(list)
+    needs: list[tuple[Query[object], str, str, int, str]] = []
+    for query, role in wanted:
+        message = _role_problem(role, known)
+        stmt = parse_query(query) if not message else None
+        if message:
+            found[query.qualname].append(_problem(query, role, message))
+        elif stmt is not None:  # else describe has said why
+            needs += [
+                (query, role, table.qualname, table.oid, privilege)
+                for table, privilege in table_privileges(stmt, catalog)
+            ]
+    if needs:
+        access = {
+            (role, oid, privilege): facts
+            for role, oid, privilege, *facts in conn.execute(
+                _ACCESS,
+                [
+                    [n[1] for n in needs],
+                    [n[3] for n in needs],
+                    [n[4] for n in needs],
+                    [_POLICY_COMMANDS[n[4]] for n in needs],
+                ],
+            )
+        }
+        for query, role, table, oid, privilege in needs:
+            facts = access[(role, oid, privilege)]
+            if message := _access_problem(role, table, privilege, facts):
+                found[query.qualname].append(_problem(query, role, message))
+    return dict(found)
+
+
+def _problem(query: Query[object], role: str, message: str) -> Problem:
+    return Problem(
+        path=query.path,
+        line=query.header_line("role"),
+        query=query.qualname,
+        check="role",
+        message=message,
+        detail=role,
+    )
+
+
+def _role_problem(role: str, known: dict[str, tuple[bool, bool]]) -> str:
+    """What is wrong with *role* itself, or ''."""
+    if role not in known:
+        return (
+            f"role {role!r} does not exist; create it in a migration, or fix the"
+            " '-- role:' header"
+        )
+    superuser, bypass = known[role]
+    if superuser or bypass:
+        what = "SUPERUSER" if superuser else "BYPASSRLS"
+        return (
+            f"role {role!r} is {what}, so row-level security does not hold it;"
+            f" 'ALTER ROLE {role} NOSUPERUSER NOBYPASSRLS', or declare"
+            f" '-- role: {OWNER_ROLE}' for a query meant to see every school"
+        )
+    return ""
+
+
+def _access_problem(
+    role: str, table: str, privilege: str, facts: Sequence[bool]
+) -> str:
+    """What keeps *role* from running *privilege* on *table* as meant, or ''.
+
+    *facts* is the rest of an ``_ACCESS`` row.
+    """
+    granted, schema, rls, owner_skips, policy = facts
+    if not schema:
+        return (
+            f"role {role!r} has no USAGE on the schema of {table!r}; grant it in"
+            " a migration"
+        )
+    if not granted:
+        return (
+            f"role {role!r} has no {privilege} privilege on {table!r}, which the"
+            f" query needs; 'GRANT {privilege} ON {table} TO {role}' in a"
+            " migration, or run the query under another role"
+        )
+    if owner_skips:
+        return (
+            f"role {role!r} owns {table!r}, whose row-level security is not"
+            f" forced, so it sees every school's rows; 'ALTER TABLE {table} FORCE"
+            " ROW LEVEL SECURITY', or run the query under another role"
+        )
+    if rls and not policy:
+        return (
+            f"row-level security on {table!r} has no policy for role {role!r} and"
+            f" {privilege}, so {_NO_POLICY[privilege]}; 'CREATE POLICY … ON {table}"
+            f" FOR {privilege} TO {role}' in a migration, or run the query under"
+            " another role"
+        )
+    return ""

@@ -12,9 +12,11 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import psycopg
+
 from yeko_sql import cliquery
 from yeko_sql.demo import run_demo
-from yeko_sql.devserver import DevServer
+from yeko_sql.devserver import OWNER_USER, DevServer
 from yeko_sql.errors import YekoSqlError
 from yeko_sql.migrate import (
     apply_migrations,
@@ -25,7 +27,7 @@ from yeko_sql.migrate import (
     rollback_migrations,
 )
 from yeko_sql.seed import seed_database
-from yeko_sql.serverurl import database_beside, resolve_url
+from yeko_sql.serverurl import APP_ROLE, database_beside, resolve_url
 
 __all__ = ["main", "resolve_url"]
 
@@ -48,11 +50,30 @@ def _server(args: argparse.Namespace) -> int:
             )
             return 0 if status.running else 3
         case "url":
-            print(server.url(args.dbname))
+            user = OWNER_USER if args.owner else APP_ROLE
+            print(server.url(args.dbname, user=user))
+            if (hint := _missing_on(server, args.dbname, user)) is not None:
+                print(f"yeko-sql: {hint}", file=sys.stderr)
         case "destroy":
             server.destroy()
             print(f"removed {server.root}")
     return 0
+
+
+def _missing_on(server: DevServer, dbname: str, user: str) -> str | None:
+    """What a URL for *user* on *dbname* still waits for, on a running server."""
+    if not server.status().running:
+        return None
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = %s),"
+            " EXISTS (SELECT FROM pg_database WHERE datname = %s)",
+            [user, dbname],
+        ).fetchone()
+    if row is None or all(row):
+        return None
+    missing = f"role {user!r}" if not row[0] else f"database {dbname!r}"
+    return f"{missing} does not exist yet; run 'yeko-sql migrate' (make migrate)"
 
 
 def _migrate(args: argparse.Namespace) -> int:
@@ -133,7 +154,12 @@ COMMANDS: list[tuple[str, Handler, str, list[Option]]] = [
         "the local throwaway PostgreSQL",
         [
             _opt("action", choices=["start", "stop", "status", "url", "destroy"]),
-            _opt("--dbname", default="postgres", help="database for 'url'"),
+            _opt("--dbname", default="yeko", help="database for 'url'"),
+            _opt(
+                "--owner",
+                action="store_true",
+                help="'url': the superuser's URL (migrations, seeding), not yeko_app's",
+            ),
         ],
     ),
     (
@@ -174,7 +200,15 @@ COMMANDS: list[tuple[str, Handler, str, list[Option]]] = [
         "check",
         cliquery.check,
         "verify every query against the migrated schema",
-        [PATHS, MODELS, URL],
+        [
+            PATHS,
+            MODELS,
+            URL,
+            _opt(
+                "--app-role",
+                help="check queries with no '-- role:' as run by this role",
+            ),
+        ],
     ),
     (
         "describe",
@@ -287,7 +321,8 @@ COMMANDS: list[tuple[str, Handler, str, list[Option]]] = [
         [
             _opt(
                 "--database-url",
-                help="a server to create yeko_demo on (default: local)",
+                help="an owner's URL of a server to create yeko_demo on "
+                "(default: the local server)",
             ),
             _opt(
                 "--seed", type=int, default=0, help="the same seed gives the same rows"

@@ -82,7 +82,7 @@ def show(args: argparse.Namespace) -> int:
 def check(args: argparse.Namespace) -> int:
     """Verify every query against the migrated schema."""
     url = resolve_url(args.database_url)
-    return check_command(args.paths, url, models=args.models)
+    return check_command(args.paths, url, models=args.models, app_role=args.app_role)
 
 
 def describe(args: argparse.Namespace) -> int:

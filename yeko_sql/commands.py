@@ -45,9 +45,19 @@ def describe_command(
     return 1 if report.failed else 0
 
 
-def check_command(paths: Sequence[str], url: str, *, models: Sequence[str]) -> int:
-    """Check every query; one line per problem, then a summary; 1 on any problem."""
-    report = check(load_paths(paths, models), url)
+def check_command(
+    paths: Sequence[str],
+    url: str,
+    *,
+    models: Sequence[str],
+    app_role: str | None = None,
+) -> int:
+    """Check every query; one line per problem, then a summary; 1 on any problem.
+
+    With *app_role*, queries that declare no ``-- role:`` are checked as run
+    by that role.
+    """
+    report = check(load_paths(paths, models), url, app_role=app_role)
     sys.stdout.write(format_check(report))
     return 0 if report.ok else 1
 

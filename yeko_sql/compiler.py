@@ -57,11 +57,19 @@ class Query(Generic[R_co]):
     body_line: int  # the file line of the body's first line
     headers: Mapping[str, str]  # the other header keys, raw values
     variants: Mapping[str, str] = field(default_factory=dict)  # sort variant -> SQL
+    # The ``-- role:`` it runs under: a role name, "owner" (the schema owner), or
+    # None for the application role.
+    role: str | None = None
+    header_lines: Mapping[str, int] = field(default_factory=dict)  # key -> file line
 
     @property
     def qualname(self) -> str:
         """``<namespace>.<name>``, as in the tag comment and in errors."""
         return f"{self.namespace}.{self.name}"
+
+    def header_line(self, key: str) -> int:
+        """The file line of header *key*, or the ``-- name:`` line without it."""
+        return self.header_lines.get(key, self.line)
 
     def source_line(self, position: int | str, sql: str | None = None) -> int:
         """Return the file line of a PostgreSQL error position.
@@ -149,6 +157,8 @@ def compile_query(
         body_line=spec.body_line,
         headers=spec.headers,
         variants=MappingProxyType(compiled) if compiled else _NO_VARIANTS,
+        role=spec.headers.get("role"),
+        header_lines=spec.header_lines,
     )
 
 

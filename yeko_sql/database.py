@@ -340,7 +340,7 @@ class LazyNamespaces:
         twice, while COMMIT was on its way: the transaction may have
         committed, so running it again may do it twice.
         """
-        return self.outcome.sent and not self.outcome.committed
+        return self.outcome.unknown
 
     def __getattr__(self, name: str) -> QueryNamespace:
         runners = self._db.runners.get(name)
@@ -360,7 +360,7 @@ def commit_note(exc: BaseException, outcome: Outcome) -> None:
     """Say on an interrupt that reached COMMIT whether the transaction committed."""
     if outcome.committed:
         exc.add_note("yeko_sql: the transaction had committed before this")
-    elif outcome.sent:
+    elif outcome.unknown:
         exc.add_note(
             "yeko_sql: COMMIT was sent and its outcome is unknown; check before "
             "running the transaction again"

@@ -302,4 +302,10 @@ class AsyncDatabase:
                 raise
         finally:
             log.finish()
-            await give_back_async(pool, conn)
+            try:
+                await give_back_async(pool, conn)
+            except asyncio.CancelledError:
+                # Cancelled after COMMIT went through: the connection goes
+                # back all the same, and the commit is the news.
+                if not tx.outcome.committed:
+                    raise

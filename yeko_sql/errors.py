@@ -18,6 +18,7 @@
     ├── ScopeError                      a nested scope that cannot join the outer one
     │   └── RowSecurityError            for_school where row-level security is off
     ├── SchemaMismatchError(path, line, column, field)   (check)
+    ├── ChunkLoadError(report, failure) a chunk of load_in_chunks failed (chunks)
     ├── MigrationError                  applying, locking, edited files
     └── DevServerError                  the local PostgreSQL
 

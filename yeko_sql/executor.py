@@ -21,7 +21,16 @@ from psycopg.pq.abc import PGresult
 from yeko_sql.compiler import Query
 from yeko_sql.errors import NoRowError, ParameterError, RowDecodeError, TooManyRowsError
 from yeko_sql.kinds import Kind
-from yeko_sql.pagination import TOTAL_COLUMN, KeysetPage, Page, limit_offset
+from yeko_sql.pagination import (
+    MAX_KEYSET_LIMIT,
+    MAX_PAGE,
+    MAX_PAGE_SIZE,
+    TOTAL_COLUMN,
+    KeysetPage,
+    Page,
+    limit_offset,
+)
+from yeko_sql.parser import parse_duration
 from yeko_sql.rows import StructRows
 from yeko_sql.sorting import SORT_PARAM
 from yeko_sql.statements import AnyConnection, execute
@@ -31,6 +40,22 @@ __all__ = ["Runner", "add_note"]
 _TUPLES_OK = ExecStatus.TUPLES_OK
 
 _PAGE_ARGS = ("page", "page_size")
+_IDLE = psycopg.pq.TransactionStatus.IDLE
+
+# ``-- timeout:``: the statement runs under its own statement_timeout, SET
+# LOCAL in the caller's transaction (one is opened around a single call), and
+# the caller's value is put back after it.
+_TIMEOUT_SET = (
+    "/* yeko:timeout */ SELECT current_setting('statement_timeout'), "
+    "set_config('statement_timeout', $1, true)"
+)
+_TIMEOUT_RESTORE = (
+    "/* yeko:timeout.restore */ SELECT set_config('statement_timeout', $1, true)"
+)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _camel(name: str) -> str:
@@ -62,6 +87,7 @@ class Runner:
         "query",
         "rows",
         "sql",
+        "timeout_ms",
         "variants",
     )
 
@@ -89,6 +115,12 @@ class Runner:
         self.variants = query.variants
         if self.variants:
             self.call_params = (*self.call_params, SORT_PARAM)
+        timeout = query.headers.get("timeout")
+        self.timeout_ms = (
+            None
+            if timeout is None
+            else max(1, round(parse_duration(timeout).total_seconds() * 1000))
+        )
 
     # -- binding (pure) ------------------------------------------------------
 
@@ -149,24 +181,45 @@ class Runner:
         page, page_size = args.pop("page", 1), args.pop("page_size", 20)
         if "limit" in args or "offset" in args:
             raise self._parameter_error(kwargs)
-        if not isinstance(page, int) or not isinstance(page_size, int):
+        if (
+            not isinstance(page, int)
+            or not isinstance(page_size, int)
+            or not _is_int(page)
+            or not _is_int(page_size)
+        ):
             raise ParameterError(
                 self.qualname,
-                "page and page_size must be integers",
+                "page and page_size must be integers (not bool)",
                 f"got page={page!r}, page_size={page_size!r}",
             )
         try:
             args["limit"], args["offset"] = limit_offset(page, page_size)
         except ValueError as exc:
-            raise ParameterError(self.qualname, str(exc)) from None
+            raise ParameterError(
+                self.qualname,
+                str(exc),
+                f"page is 1..{MAX_PAGE:,}, page_size 1..{MAX_PAGE_SIZE}; "
+                "use a :keyset query to go deeper",
+            ) from None
         return self.bind(args), page, page_size
 
     def bind_keyset(self, kwargs: Mapping[str, object]) -> tuple[list[object], int]:
-        """Bind a ``:keyset`` call, asking for one row more than *limit*."""
+        """Bind a ``:keyset`` call, asking for one row more than *limit*.
+
+        Raises:
+            ParameterError: *limit* is not an integer in ``1..MAX_KEYSET_LIMIT``.
+        """
         limit = kwargs.get("limit")
-        if not isinstance(limit, int) or limit < 1:
+        if (
+            not isinstance(limit, int)
+            or not _is_int(limit)
+            or not 1 <= limit <= MAX_KEYSET_LIMIT
+        ):
             raise ParameterError(
-                self.qualname, f"limit must be a positive integer, got {limit!r}"
+                self.qualname,
+                f"limit must be an integer within 1..{MAX_KEYSET_LIMIT}, "
+                f"got {limit!r}",
+                "fetch more pages rather than one larger page",
             )
         return self.bind({**kwargs, "limit": limit + 1}), limit
 
@@ -208,10 +261,37 @@ class Runner:
         try:
             if self.variants:
                 sql, kwargs = self.choose(kwargs)
+            if self.timeout_ms is not None:
+                return (yield from self._timed(conn, sql, kwargs))
             return (yield from self._call(conn, sql, kwargs))
         except (psycopg.Error, UnicodeEncodeError) as exc:
             add_note(exc, self.query, sql)
             raise
+
+    def _timed(
+        self, conn: AnyConnection, sql: str, kwargs: Mapping[str, object]
+    ) -> PQGen[Any]:
+        """Run the call under its ``-- timeout:`` (``SET LOCAL statement_timeout``).
+
+        Outside a transaction the call gets one of its own (BEGIN, the
+        setting, the statement, COMMIT); inside, the caller's timeout is put
+        back after the statement.
+        """
+        own = conn.pgconn.transaction_status == _IDLE
+        if own:
+            yield from execute(conn, "BEGIN", ())
+        try:
+            _, tx = yield from execute(conn, _TIMEOUT_SET, [str(self.timeout_ms)])
+            previous = tx.load_row(0, tuple)[0]
+            result = yield from self._call(conn, sql, kwargs)
+            yield from execute(
+                conn, "COMMIT" if own else _TIMEOUT_RESTORE, () if own else [previous]
+            )
+        except Exception:
+            if own and conn.pgconn.transaction_status != _IDLE:
+                yield from execute(conn, "ROLLBACK", ())
+            raise
+        return result
 
     def _call(  # noqa: PLR0911  (one return per kind reads best)
         self, conn: AnyConnection, sql: str, kwargs: Mapping[str, object]

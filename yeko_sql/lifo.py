@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -136,12 +137,55 @@ def _putconn_quietly(pool: ConnectionPool[Conn], conn: Conn) -> None:
         logger.warning("returning %s to the pool failed", conn, exc_info=True)
 
 
+class _Waiters(deque[Any]):
+    """psycopg_pool's queue of waiting clients, each tagged with its task."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tasks: dict[int, object] = {}  # id(waiter) -> its task, while queued
+
+    def append(self, waiter: Any) -> None:
+        self.tasks[id(waiter)] = asyncio.current_task()
+        super().append(waiter)
+
+    def popleft(self) -> Any:
+        waiter = super().popleft()
+        self.tasks.pop(id(waiter), None)
+        return waiter
+
+    def clear(self) -> None:
+        self.tasks.clear()
+        super().clear()
+
+    def of_task(self, task: object) -> list[Any]:
+        """The queued waiters of *task*."""
+        return [w for w in self if self.tasks.get(id(w)) is task]
+
+
 class AsyncLifoConnectionPool(AsyncConnectionPool[AsyncConn]):
     """The asyncio twin of ``LifoConnectionPool``.
 
-    Its ``getconn`` needs nothing more: a cancellation can only land where it
-    awaits, and psycopg_pool returns the connection from each of those.
+    A client waiting for a connection that is cancelled before it enters its
+    wait (psycopg_pool 3.3's ``WaitingClient.wait`` takes a lock first) stays
+    in the queue looking alive, and the next connection returned is handed
+    to it and lost: the storm in tests/test_runtime_trust.py drained a pool
+    of 4 in seconds. ``getconn`` marks its own waiter failed when cancelled,
+    so the pool skips it, as it does for one that timed out.
     """
+
+    def __init__(self, conninfo: str = "", **kwargs: Any) -> None:
+        super().__init__(conninfo, **kwargs)
+        self._waiting: _Waiters = _Waiters()
+
+    async def getconn(self, timeout: float | None = None) -> AsyncConn:
+        """``AsyncConnectionPool.getconn``, whose cancellation loses nothing."""
+        try:
+            return await super().getconn(timeout)
+        except asyncio.CancelledError as exc:
+            for waiter in self._waiting.of_task(asyncio.current_task()):
+                if not waiter.conn:
+                    waiter.error = exc  # set() now passes it over
+            raise
 
     async def _get_ready_connection(self, timeout: float | None) -> AsyncConn | None:
         if not self._pool or (timeout is not None and timeout <= 0.0):
@@ -168,9 +212,13 @@ async def give_back_async(
     try:
         await pool.putconn(conn)
     except asyncio.CancelledError:
-        # Every await of putconn comes before the connection reaches the pool.
-        if getattr(conn, "_pool", None) is pool:
-            _in_background(pool.putconn(conn))
+        # Every await of putconn comes before the connection reaches the pool
+        # (or a waiting client), so a cancelled putconn never got it there.
+        # It may have let go of it already (``_add_to_pool`` clears the
+        # connection's pool before taking the lock): it is lent back to run
+        # the return again.
+        conn._pool = pool
+        _in_background(pool.putconn(conn))
         raise
 
 

@@ -6,9 +6,24 @@ from typing import Generic, TypeVar
 
 import msgspec
 
-__all__ = ["KeysetPage", "Page", "limit_offset"]
+__all__ = [
+    "MAX_KEYSET_LIMIT",
+    "MAX_PAGE",
+    "MAX_PAGE_SIZE",
+    "KeysetPage",
+    "Page",
+    "limit_offset",
+]
 
 T = TypeVar("T")
+
+MAX_PAGE_SIZE = 1000
+"""The largest ``page_size`` a ``:page`` call takes."""
+MAX_PAGE = 1_000_000
+"""The deepest ``page`` a ``:page`` call takes (OFFSET past a billion rows is
+a scan nobody wants; seek with ``:keyset``)."""
+MAX_KEYSET_LIMIT = 1000
+"""The largest ``limit`` a ``:keyset`` call takes."""
 
 TOTAL_COLUMN = "total_count"
 """The window-function column a ``:page`` query selects for its total."""
@@ -50,15 +65,16 @@ class KeysetPage(msgspec.Struct, Generic[T], frozen=True, kw_only=True):
 
 
 def limit_offset(
-    page: int, page_size: int, *, max_page_size: int = 1000
+    page: int, page_size: int, *, max_page_size: int = MAX_PAGE_SIZE
 ) -> tuple[int, int]:
     """Turn a 1-based *page* and *page_size* into ``(limit, offset)``.
 
     Raises:
-        ValueError: page below 1, or page size outside 1..max_page_size.
+        ValueError: page outside 1..MAX_PAGE, or page size outside
+            1..max_page_size.
     """
-    if page < 1:
-        raise ValueError(f"page must be 1 or more, got {page}")
+    if not 1 <= page <= MAX_PAGE:
+        raise ValueError(f"page must be within 1..{MAX_PAGE}, got {page}")
     if not 1 <= page_size <= max_page_size:
         raise ValueError(
             f"page_size must be within 1..{max_page_size}, got {page_size}"

@@ -36,18 +36,43 @@ from yeko_sql.errors import (
 from yeko_sql.kinds import SQLC_KINDS, Kind, sqlc_hint
 from yeko_sql.sqltext import Token, line_of, tokenize
 
-__all__ = ["HEADER_KEYS", "QuerySpec", "parse_duration", "parse_file"]
+__all__ = [
+    "HEADER_KEYS",
+    "OWNER_ROLE",
+    "QuerySpec",
+    "parse_duration",
+    "parse_file",
+]
 
 HEADER_KEYS = frozenset(
-    {"returns", "nullable", "notnull", "budget", "explain", "tenant", "timeout", "sort"}
+    {
+        "returns",
+        "nullable",
+        "notnull",
+        "budget",
+        "explain",
+        "tenant",
+        "timeout",
+        "sort",
+        "role",
+    }
 )
 """The ``-- key: value`` header lines a query may have, besides ``name``."""
+
+OWNER_ROLE = "owner"
+"""``-- role: owner``: the query runs as the schema owner (migrations, seeding)."""
 
 _NAME_LINE = re.compile(r"--\s*name\s*:")
 _KEY_LINE = re.compile(r"--\s*([a-z][a-z0-9_]*):(\s.*)?")
 _QUERY_NAME = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
+# An unquoted PostgreSQL role name: what CREATE ROLE takes without quotes.
+_ROLE = re.compile(r"[a-z_][a-z0-9_$]{0,62}")
+# Names PostgreSQL reserves: no query can run as one of them.
+_NOT_ROLES = frozenset(
+    {"public", "none", "current_role", "current_user", "session_user"}
+)
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(us|ms|s|min|h)")
 _UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0, "h": 3600.0}
 _KINDS = ", ".join(kind.annotation for kind in Kind)
@@ -287,8 +312,22 @@ def _check_value(
         hint = "write '-- tenant: any: <why this query is not scoped to a school>'"
     elif key in {"nullable", "notnull"}:
         problem, hint = _check_columns(key, value, headers)
+    elif key == "role":
+        problem, hint = _check_role(value)
     if problem:
         raise HeaderError(path, line, problem, hint)
+
+
+def _check_role(value: str) -> tuple[str, str]:
+    hint = (
+        f"write a PostgreSQL role name such as yeko_platform, or {OWNER_ROLE!r}"
+        " for the schema owner"
+    )
+    if _ROLE.fullmatch(value) is None:
+        return f"'-- role: {value}' is not a role name", hint
+    if value in _NOT_ROLES or value.startswith("pg_"):
+        return f"'-- role: {value}' names no role a query can run as", hint
+    return "", ""
 
 
 def _check_columns(key: str, value: str, headers: dict[str, str]) -> tuple[str, str]:

@@ -17,6 +17,12 @@ attempt was rolled back, but anything it did outside the database (an email,
 an append to a Python list) was not. Errors other than *retry_on* propagate at
 once; the last retryable one propagates when the attempts run out, with a note
 saying how many were made.
+
+A transaction whose COMMIT was sent but never answered (the connection broke,
+or the caller was interrupted twice, while it was on its way) may have
+committed: it is never run again, whatever *retry_on* says, and its error
+propagates with a note saying so. A COMMIT the server refused (a
+serialization failure at commit) did not commit, and is retried as usual.
 """
 
 from __future__ import annotations
@@ -81,6 +87,17 @@ def _give_up(exc: BaseException, attempts: int) -> None:
     )
 
 
+def _refuse_if_committed(
+    exc: BaseException, tx: Transaction | AsyncTransaction | None
+) -> None:
+    if tx is not None and tx.commit_unknown:
+        exc.add_note(
+            "yeko_sql.retry: not run again: COMMIT was sent and never answered, "
+            "so the transaction may have committed"
+        )
+        raise exc
+
+
 def retry(
     db: Database,
     fn: Callable[[Transaction], T],
@@ -104,12 +121,14 @@ def retry(
     _check(attempts, backoff, max_backoff)
     attempt = 1
     while True:
+        tx: Transaction | None = None
         try:
             with db.transaction() as tx:
                 if serializable:
                     tx.execute(_SERIALIZABLE)
                 return fn(tx)
         except retry_on as exc:
+            _refuse_if_committed(exc, tx)
             if attempt >= attempts:
                 _give_up(exc, attempt)
                 raise
@@ -139,12 +158,14 @@ async def retry_async(
     _check(attempts, backoff, max_backoff)
     attempt = 1
     while True:
+        atx: AsyncTransaction | None = None
         try:
-            async with db.transaction() as tx:
+            async with db.transaction() as atx:
                 if serializable:
-                    await tx.execute(_SERIALIZABLE)
-                return await fn(tx)
+                    await atx.execute(_SERIALIZABLE)
+                return await fn(atx)
         except retry_on as exc:
+            _refuse_if_committed(exc, atx)
             if attempt >= attempts:
                 _give_up(exc, attempt)
                 raise

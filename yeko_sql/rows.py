@@ -2,11 +2,25 @@
 
 psycopg calls a row factory once per result and its row maker once per row.
 ``StructRows`` works out the column-to-field mapping once per query and result
-shape (keyed by the columns' type OIDs) and compiles a maker that calls the
-Struct's constructor directly: positionally when the columns line up with the
-fields, else with literal keywords. No dict is built per row. With
-``strict=True`` each row is instead validated by ``msgspec.convert`` (slower;
-the test suite uses it so a wrong nullability shows up as a failing test).
+shape (keyed by the columns' names and type OIDs) and compiles one maker per
+shape that unpacks the row's values and calls the Struct's constructor
+directly: positionally when the columns line up with the fields, else with
+literal keywords. No dict is built per row.
+
+The maker checks what the constructor would let through: a NULL for a field
+that does not take ``None``, and a value outside a ``Literal`` field's values
+(a chain of ``!=``, or a ``frozenset`` membership test for a long Literal;
+``None`` passes when the field is optional). Which columns need which test is
+decided when the maker is built, and only those columns get one, so a row
+costs a few identity and string tests; a row that fails one raises
+``RowDecodeError`` naming the query, the column and the field. Every
+non-optional field is tested for NULL: an identity test per value costs less
+than finding out which columns cannot be NULL, and a ``NOT NULL`` table
+column still yields NULL on the outer side of a join, so the catalog alone
+could not say.
+
+With ``strict=True`` each row is instead validated in full by
+``msgspec.convert`` (slower; also checks constraints such as ``Meta``).
 """
 
 from __future__ import annotations
@@ -14,9 +28,9 @@ from __future__ import annotations
 import inspect
 import keyword
 import re
+import reprlib
 from collections.abc import Callable, Sequence
-from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 from msgspec import inspect as mi
@@ -66,29 +80,181 @@ def derive_struct(
     return msgspec.defstruct(name, fields, frozen=True)
 
 
+def _unwrap(t: mi.Type) -> mi.Type:
+    while isinstance(t, mi.Metadata):
+        t = t.type
+    return t
+
+
+def _takes_none(t: mi.Type) -> bool:
+    """Whether a field of type *t* accepts ``None`` (what ``msgspec.convert`` says)."""
+    t = _unwrap(t)
+    if isinstance(t, mi.NoneType | mi.AnyType):
+        return True
+    if isinstance(t, mi.CustomType):
+        return t.cls is object
+    if isinstance(t, mi.LiteralType):
+        return None in t.values
+    if isinstance(t, mi.UnionType):
+        return any(_takes_none(m) for m in t.types)
+    return False
+
+
+def _literal_values(t: mi.Type) -> frozenset[object] | None:
+    """The values a ``Literal`` field takes (``None`` too when optional), else None.
+
+    ``Literal[...]``, an alias of one, ``... | None`` and unions of Literals
+    qualify; a Literal beside another type (``Literal['a'] | int``) does not.
+    """
+    members = t.types if isinstance(t := _unwrap(t), mi.UnionType) else (t,)
+    values: set[object] = set()
+    literal = False
+    for member in map(_unwrap, members):
+        if isinstance(member, mi.LiteralType):
+            values.update(member.values)
+            literal = True
+        elif isinstance(member, mi.NoneType):
+            values.add(None)
+        else:
+            return None
+    return frozenset(values) if literal else None
+
+
+class _Column(NamedTuple):
+    """How one result column becomes its field, worked out once per shape."""
+
+    at: int  # position in the row
+    name: str
+    oid: int
+    field: mi.Field
+    convert: Callable[[Any], Any] | None
+    allowed: frozenset[object] | None  # a Literal's values: a membership test
+    not_null: bool  # no Literal set and the field does not take None: a None test
+
+    @property
+    def checked(self) -> bool:
+        return self.allowed is not None or self.not_null
+
+
+def _short(value: object) -> str:
+    return reprlib.repr(value)
+
+
+def _null_problem(struct: str, col: _Column) -> str:
+    wanted = describe_type(col.field.type)
+    return (
+        f"column {col.name!r} ({pg_type_name(col.oid)}, nullable) does not fit "
+        f"{struct}.{col.field.name} ({wanted}); make the field '{wanted} | None'"
+    )
+
+
+def _literal_problem(struct: str, col: _Column, value: object) -> str:
+    return (
+        f"column {col.name!r} ({pg_type_name(col.oid)}) holds {_short(value)}, "
+        f"which does not fit {struct}.{col.field.name} "
+        f"({describe_type(col.field.type)}); add {_short(value)} to the Literal "
+        "or leave such rows out of the query"
+    )
+
+
+def _failure(
+    query: str, struct: str, columns: list[_Column]
+) -> Callable[[Sequence[Any]], RowDecodeError]:
+    """The slow path of a row that failed a check: which column, and why."""
+    checked = [c for c in columns if c.checked]
+
+    def fail(values: Sequence[Any]) -> RowDecodeError:
+        for col in checked:
+            value = values[col.at]
+            if value is None and (
+                col.not_null or (col.allowed is not None and None not in col.allowed)
+            ):
+                problem = _null_problem(struct, col)
+            elif col.allowed is not None and value not in col.allowed:
+                problem = _literal_problem(struct, col, value)
+            else:
+                continue
+            return RowDecodeError(query, col.name, col.field.name, problem)
+        return RowDecodeError(query, "", "", "a row failed a check of its columns")
+
+    return fail
+
+
+_CHAIN_MAX = 8
+
+
+def _literal_test(name: str, allowed: frozenset[object], env: dict[str, Any]) -> str:
+    """The test that *name* is outside *allowed*, as source.
+
+    Up to ``_CHAIN_MAX`` values it is a chain of ``!=`` (specialized compares
+    that reject on length: a fresh string from libpq is never hashed), else a
+    ``frozenset`` membership test. Values are str, int or None (what msgspec
+    allows in a Literal), so ``repr`` writes them as Python literals.
+    """
+    if len(allowed) <= _CHAIN_MAX:
+        values = sorted(allowed, key=lambda v: (v is None, repr(v)))
+        return "(" + " and ".join(
+            f"{name} is not None" if v is None else f"{name} != {v!r}" for v in values
+        ) + ")"
+    env[f"L_{name}"] = allowed
+    return f"{name} not in L_{name}"
+
+
 def _compile_maker(
     struct: type[msgspec.Struct],
-    mapping: list[tuple[int, str, Callable[[Any], Any] | None]],
+    columns: list[_Column],
+    *,
     positional: bool,
     ncolumns: int,
+    fail: Callable[[Sequence[Any]], RowDecodeError],
+    label: str,
 ) -> RowMaker:
+    """One function per shape: unpack, test the checked columns, construct.
+
+    For a row of (id text, status text) into a kw_only Struct whose ``status``
+    is ``Literal["done", "planned"]``::
+
+        def make(v):
+            a0, a1, = v
+            if a0 is None or (a1 != 'done' and a1 != 'planned'):
+                raise F(v)
+            return S(id=a0, status=a1)
+    """
     if (
         positional
-        and len(mapping) == ncolumns
-        and all(c is None for _, _, c in mapping)
+        and len(columns) == ncolumns
+        and not any(c.checked or c.convert for c in columns)
     ):
         return lambda values: struct(*values)
-    env: dict[str, Any] = {"S": struct}
-    args = []
-    for index, field, conv in mapping:
-        value = f"v[{index}]"
-        if conv is not None:
-            env[f"c{index}"] = conv
-            value = f"c{index}({value})"
-        args.append(value if positional else f"{field}={value}")
-    # A generated lambda calls the constructor with literal keywords: the only
-    # way to reach kw_only Structs without a dict per row (measured 4x faster).
-    maker: RowMaker = eval(f"lambda v: S({', '.join(args)})", env)  # noqa: S307
+    env: dict[str, Any] = {"S": struct, "F": fail}
+    used = {c.at for c in columns}
+    targets = "".join(f"a{i}, " if i in used else "_, " for i in range(ncolumns))
+    tests, args = [], []
+    for c in columns:
+        if c.allowed is not None:
+            tests.append(_literal_test(f"a{c.at}", c.allowed, env))
+        elif c.not_null:
+            tests.append(f"a{c.at} is None")
+        value = f"a{c.at}"
+        if c.convert is not None:
+            env[f"c{c.at}"] = c.convert
+            value = f"c{c.at}({value})"
+        if positional:
+            args.append(value)
+        elif c.field.name.isidentifier() and not keyword.iskeyword(c.field.name):
+            args.append(f"{c.field.name}={value}")
+        else:  # a defstruct field no keyword can name: a one-key dict
+            args.append(f"**{{{c.field.name!r}: {value}}}")
+    lines = ["def make(v):", f"    {targets}= v"]
+    if tests:
+        lines += [f"    if {' or '.join(tests)}:", "        raise F(v)"]
+    lines.append(f"    return S({', '.join(args)})")
+    # Generated code calls the constructor with literal keywords: the only way
+    # to reach kw_only Structs without a dict per row (measured 4x faster), and
+    # its tests are plain bytecode (an identity or set test per checked column).
+    code = compile("\n".join(lines) + "\n", f"<row maker of {label}>", "exec")
+    exec(code, env)  # noqa: S102  (source built above from field names and indexes)
+    maker: RowMaker = env["make"]
     return maker
 
 
@@ -96,7 +262,8 @@ class StructRows:
     """A psycopg row factory decoding one query's rows into *struct*.
 
     *struct* None derives a Struct from the first result's columns. Makers are
-    cached per result shape, so the mapping is worked out once.
+    cached per result shape (column names and types), so the mapping is worked
+    out once and a result whose names differ never reuses another's maker.
     """
 
     __slots__ = ("_cache", "_derived_name", "query", "skip_total", "strict", "struct")
@@ -115,7 +282,7 @@ class StructRows:
         self.skip_total = skip_total
         self.strict = strict
         self._derived_name = derived_name
-        self._cache: dict[tuple[int, ...], RowMaker] = {}
+        self._cache: dict[tuple[object, ...], RowMaker] = {}
 
     def __call__(self, cursor: Cursor[Any]) -> RowMaker:
         """Return the row maker for *cursor*'s current result (psycopg's protocol)."""
@@ -125,11 +292,13 @@ class StructRows:
         """Return the row maker for the columns of *res*."""
         if res is None or not res.nfields:
             return _no_row
-        key = tuple(res.ftype(i) for i in range(res.nfields))
+        positions = range(res.nfields)
+        key = (*map(res.fname, positions), *map(res.ftype, positions))
         maker = self._cache.get(key)
         if maker is None:
-            names = [_decode(res.fname(i)) for i in range(res.nfields)]
-            maker = self._cache[key] = self._build(names, list(key))
+            names = [_decode(res.fname(i)) for i in positions]
+            oids = [res.ftype(i) for i in positions]
+            maker = self._cache[key] = self._build(names, oids)
         return maker
 
     def _build(self, names: list[str], oids: list[int]) -> RowMaker:
@@ -149,7 +318,7 @@ class StructRows:
         info = mi.type_info(struct)
         assert isinstance(info, mi.StructType)  # noqa: S101  (a Struct class by contract)
         fields = {f.name: f for f in info.fields}
-        mapping: list[tuple[int, str, Callable[[Any], Any] | None]] = []
+        columns: list[_Column] = []
         derived = self.struct is None
         for pos, i in enumerate(keep):
             column, oid = names[i], oids[i]
@@ -173,9 +342,11 @@ class StructRows:
                 )
             conv = None
             if needs_convert(oid, field.type):
-                conv = self._converter(struct, field.name)
-            mapping.append((i, field.name, conv))
-        present = {name for _, name, _ in mapping}
+                conv = self._converter(struct, field, column, oid)
+            allowed = _literal_values(field.type)
+            not_null = allowed is None and not _takes_none(field.type)
+            columns.append(_Column(i, column, oid, field, conv, allowed, not_null))
+        present = {c.field.name for c in columns}
         missing = [f.name for f in info.fields if f.required and f.name not in present]
         if missing:
             raise RowDecodeError(
@@ -187,25 +358,50 @@ class StructRows:
                 "the field a default",
             )
         if self.strict:
-            return self._strict_maker(struct, info, mapping, names)
-        positional = self._positional(struct, mapping)
-        return _compile_maker(struct, mapping, positional, len(names))
+            return self._strict_maker(struct, info, columns, names)
+        fail = _failure(self.query, struct.__name__, columns)
+        return _compile_maker(
+            struct,
+            columns,
+            positional=self._positional(struct, columns),
+            ncolumns=len(names),
+            fail=fail,
+            label=self.query,
+        )
 
-    @staticmethod
-    def _converter(struct: type[msgspec.Struct], field: str) -> Callable[[Any], Any]:
+    def _converter(
+        self, struct: type[msgspec.Struct], field: mi.Field, column: str, oid: int
+    ) -> Callable[[Any], Any]:
+        """``msgspec.convert`` into *field*'s type, failing as a ``RowDecodeError``."""
         hints = msgspec.structs.fields(struct)
-        target = next(f.type for f in hints if f.name == field)
-        return partial(msgspec.convert, type=target)
+        target = next(f.type for f in hints if f.name == field.name)
+        query, where = self.query, f"{struct.__name__}.{field.name}"
+        wanted = describe_type(field.type)
+
+        def convert(value: Any) -> Any:
+            try:
+                return msgspec.convert(value, type=target)
+            except msgspec.ValidationError as exc:
+                raise RowDecodeError(
+                    query,
+                    column,
+                    field.name,
+                    f"column {column!r} ({pg_type_name(oid)}) does not fit "
+                    f"{where} ({wanted}): {exc}",
+                ) from exc
+
+        return convert
 
     @staticmethod
-    def _positional(
-        struct: type[msgspec.Struct], mapping: list[tuple[int, str, Any]]
-    ) -> bool:
-        params = list(inspect.signature(struct).parameters.values())
+    def _positional(struct: type[msgspec.Struct], columns: list[_Column]) -> bool:
+        try:
+            params = list(inspect.signature(struct).parameters.values())
+        except ValueError:  # a defstruct field named by a keyword ('class')
+            return False
         if any(p.kind is not inspect.Parameter.POSITIONAL_OR_KEYWORD for p in params):
             return False
-        order = [name for _, name, _ in mapping]
-        indexes = [i for i, _, _ in mapping]
+        order = [c.field.name for c in columns]
+        indexes = [c.at for c in columns]
         return order == [p.name for p in params[: len(order)]] and indexes == list(
             range(len(indexes))
         )
@@ -214,11 +410,11 @@ class StructRows:
         self,
         struct: type[msgspec.Struct],
         info: mi.StructType,
-        mapping: list[tuple[int, str, Any]],
+        columns: list[_Column],
         names: list[str],
     ) -> RowMaker:
         encode = {f.name: f.encode_name for f in info.fields}
-        pairs = [(i, encode[field], field) for i, field, _ in mapping]
+        pairs = [(c.at, encode[c.field.name], c.field.name) for c in columns]
         by_encoded = {enc: (names[i], field) for i, enc, field in pairs}
         query = self.query
 

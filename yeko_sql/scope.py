@@ -110,11 +110,17 @@ class Outcome:
     a commit that happened from one that did not.
     """
 
-    __slots__ = ("committed", "sent")
+    __slots__ = ("committed", "refused", "sent")
 
     def __init__(self) -> None:
         self.sent = False
         self.committed = False
+        self.refused = False  # the server answered COMMIT with an error
+
+    @property
+    def unknown(self) -> bool:
+        """COMMIT was sent and no answer came back: it may have committed."""
+        return self.sent and not self.committed and not self.refused
 
 
 def _simple(conn: AnyConnection, sql: bytes) -> PQGen[list[Any]]:
@@ -164,7 +170,15 @@ def end(
     sql = session.reset_sql + b"; COMMIT" if dirty else b"COMMIT"
     if outcome is not None:
         outcome.sent = True
-    results = yield from _simple(conn, sql)
+    try:
+        results = yield from _simple(conn, sql)
+    except errors.Error as exc:
+        if outcome is not None and exc.sqlstate and not is_broken(conn):
+            # An answer on a live connection: the transaction did not commit.
+            # A connection that died with it (even with a FATAL's SQLSTATE)
+            # leaves the outcome unknown.
+            outcome.refused = True
+        raise
     if results[-1].command_status != b"COMMIT":
         raise errors.InFailedSqlTransaction(
             "the server rolled the transaction back instead of committing it"

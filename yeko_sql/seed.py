@@ -175,6 +175,46 @@ def _add_foreign_keys(
         )
 
 
+_FORCED = """\
+SELECT c.relname
+FROM pg_class AS c
+WHERE c.oid = ANY(%s::regclass[])
+  AND c.relforcerowsecurity
+  AND row_security_active(c.oid)
+ORDER BY c.relname"""
+
+
+def _lift_forced_rls(conn: psycopg.Connection[Any]) -> list[str]:
+    """Let an owner that is subject to row-level security COPY into its tables.
+
+    The school-owned tables force RLS, so an owner that is not a superuser is
+    subject to its own policies, and PostgreSQL refuses ``COPY FROM`` into a
+    table whose policies apply ("COPY FROM not supported with row-level
+    security"). Inside the seed's transaction the forcing is lifted (the owner
+    then skips RLS, as before) and put back before it commits; the lock taken
+    keeps every other session out meanwhile, so none sees the gap. Returns
+    the tables to force again.
+    """
+    rows = conn.execute(_FORCED, [list(COLUMNS)]).fetchall()
+    tables = [str(name) for (name,) in rows]
+    for table in tables:
+        conn.execute(
+            sql.SQL("ALTER TABLE {} NO FORCE ROW LEVEL SECURITY").format(
+                sql.Identifier(table)
+            )
+        )
+    return tables
+
+
+def _force_rls(conn: psycopg.Connection[Any], tables: list[str]) -> None:
+    for table in tables:
+        conn.execute(
+            sql.SQL("ALTER TABLE {} FORCE ROW LEVEL SECURITY").format(
+                sql.Identifier(table)
+            )
+        )
+
+
 def _plans(seed: int, spec: SeedSize, catalog: Catalog) -> list[SchoolPlan]:
     rng = stream(seed, "sizes")
     low, high = spec.students
@@ -269,6 +309,7 @@ def seed_database(
             catalog = plan_catalog(seed)
             plans = _plans(seed, spec, catalog)
             timing["plan"] = time.perf_counter() - started
+            forced = _lift_forced_rls(conn)
             keys = _drop_foreign_keys(conn)
             for table in COLUMNS:
                 begun = time.perf_counter()
@@ -281,6 +322,7 @@ def seed_database(
             begun = time.perf_counter()
             bar.show("foreign keys", sum(counts.values()))
             _add_foreign_keys(conn, keys)
+            _force_rls(conn, forced)
             timing["foreign_keys"] = time.perf_counter() - begun
         begun = time.perf_counter()
         bar.show("analyze", sum(counts.values()))

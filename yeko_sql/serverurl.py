@@ -1,4 +1,12 @@
-"""Which database a command uses: explicit, DATABASE_URL, or the local server."""
+"""Which database a command uses, and as which role.
+
+Commands that change the schema or load data (``migrate``, ``seed``, the
+demo's setup) run as the owner: an explicit URL, else ``DATABASE_URL``, else
+the superuser of the local server. The application runs as ``yeko_app``,
+which Row-Level Security scopes to one school at a time: ``yeko-sql server
+url`` hands out that role's URL, and ``role_url`` turns an owner's URL into
+any role's.
+"""
 
 from __future__ import annotations
 
@@ -9,19 +17,47 @@ from psycopg import sql
 
 from yeko_sql.devserver import DevServer
 
-__all__ = ["database_beside", "resolve_url"]
+__all__ = [
+    "APP_ROLE",
+    "OWNER",
+    "PLATFORM_ROLE",
+    "database_beside",
+    "resolve_url",
+    "role_url",
+]
+
+APP_ROLE = "yeko_app"
+"""The application's role: sees one school's rows, inside ``for_school``."""
+PLATFORM_ROLE = "yeko_platform"
+"""The cross-school platform paths: school picker, school lookup, the job worker."""
+OWNER = "owner"
+"""The ``-- role:`` value naming the schema owner (whoever migrates)."""
 
 
 def resolve_url(explicit: str | None, *, dbname: str = "yeko") -> str:
-    """Return *explicit*, else ``DATABASE_URL``, else a database on the local server.
+    """Return *explicit*, else ``DATABASE_URL``, else the owner's URL of *dbname*.
 
-    The local server is started when needed and *dbname* created on it.
+    The local server is started when needed and *dbname* created on it; its
+    superuser owns what it migrates and seeds.
     """
     if explicit:
         return explicit
     if env := os.environ.get("DATABASE_URL"):
         return env
     return DevServer().create_database(dbname)
+
+
+def role_url(url: str, role: str) -> str:
+    """*url* with *role* as its user; *url* itself for ``owner``.
+
+    The roles have no password: the local and test servers trust loopback
+    connections; elsewhere set one with ``ALTER ROLE`` (or use a ``.pgpass``).
+    """
+    if role == OWNER:
+        return url
+    params = psycopg.conninfo.conninfo_to_dict(url)
+    params.pop("password", None)  # the owner's password is not the role's
+    return psycopg.conninfo.make_conninfo("", **{**params, "user": role})
 
 
 def database_beside(url: str, dbname: str) -> str:

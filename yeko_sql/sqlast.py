@@ -13,23 +13,28 @@ from dataclasses import dataclass, field
 
 import pglast
 from pglast import ast
-from pglast.enums import JoinType, SetOperation
+from pglast.enums import CmdType, JoinType, OnConflictAction, SetOperation
 
 from yeko_sql.compiler import Query
 from yeko_sql.pgcatalog import Catalog, Table
 
 __all__ = [
+    "PRIVILEGES",
     "Relation",
     "Scope",
+    "children",
     "column_ref",
     "conjuncts",
+    "from_items",
     "is_param",
+    "levels",
     "output_locations",
     "output_names",
     "param_number",
     "parse_query",
     "returning",
     "source_line",
+    "table_privileges",
     "target_arms",
     "targets",
     "unwrap",
@@ -281,12 +286,129 @@ _NULLS_RIGHT = (JoinType.JOIN_LEFT, JoinType.JOIN_FULL)
 
 
 def from_items(stmt: ast.Node) -> Sequence[object]:
-    """The FROM items of a statement level (``USING`` for ``DELETE``)."""
+    """The FROM items of a statement level (``USING`` for ``DELETE`` and ``MERGE``)."""
     if isinstance(stmt, ast.SelectStmt | ast.UpdateStmt):
         return stmt.fromClause or ()
     if isinstance(stmt, ast.DeleteStmt):
         return stmt.usingClause or ()
+    if isinstance(stmt, ast.MergeStmt) and stmt.sourceRelation is not None:
+        return (stmt.sourceRelation,)
     return ()
+
+
+_STATEMENTS = (
+    ast.SelectStmt,
+    ast.InsertStmt,
+    ast.UpdateStmt,
+    ast.DeleteStmt,
+    ast.MergeStmt,
+)
+
+
+def levels(
+    stmt: ast.Node, catalog: Catalog, parent: Scope | None = None
+) -> Iterator[tuple[ast.Node, Scope]]:
+    """Each statement level (CTEs, subqueries, set-operation arms) with its scope."""
+    scope = Scope.of(stmt, catalog, parent)
+    yield stmt, scope
+    for child in children(stmt):
+        yield from levels(child, catalog, scope)
+
+
+def children(node: ast.Node) -> Iterator[ast.Node]:
+    """The statements right under *node*: CTEs, subqueries, set-operation arms."""
+    for name in node:
+        yield from _statements_in(getattr(node, name))
+
+
+def _statements_in(value: object) -> Iterator[ast.Node]:
+    if isinstance(value, _STATEMENTS):
+        yield value
+    elif isinstance(value, tuple | list):
+        for item in value:
+            yield from _statements_in(item)
+    elif isinstance(value, ast.Node):
+        yield from children(value)
+
+
+PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE")
+"""The table privileges ``table_privileges`` names, as ``GRANT`` spells them."""
+
+_MERGE_ACTIONS = {
+    CmdType.CMD_INSERT: "INSERT",
+    CmdType.CMD_UPDATE: "UPDATE",
+    CmdType.CMD_DELETE: "DELETE",
+}
+
+
+def table_privileges(stmt: ast.Node, catalog: Catalog) -> list[tuple[Table, str]]:
+    """The privileges running *stmt* needs, per table or view it reads or writes.
+
+    Every table read anywhere (a FROM item, a subquery, a CTE) needs
+    ``SELECT``; the target of ``INSERT``/``UPDATE``/``DELETE`` needs that
+    privilege, plus ``SELECT`` when the statement reads its columns (a
+    ``WHERE``, ``RETURNING``, an ``ON CONFLICT`` key), plus ``UPDATE`` for
+    ``ON CONFLICT DO UPDATE``. Column privileges are not looked at.
+    """
+    needed: dict[tuple[int, str], Table] = {}
+    for level, scope in levels(stmt, catalog):
+        target = getattr(level, "relation", None)
+        for relation in scope.relations:
+            if relation.table is None:
+                continue
+            wanted = (
+                _target_privileges(level, relation)
+                if target is not None and relation.node is target
+                else ["SELECT"]
+            )
+            for privilege in wanted:
+                needed.setdefault((relation.table.oid, privilege), relation.table)
+    return [(table, privilege) for (_, privilege), table in needed.items()]
+
+
+def _target_privileges(stmt: ast.Node, target: Relation) -> list[str]:
+    if isinstance(stmt, ast.InsertStmt):
+        wanted = ["INSERT"]
+        conflict = stmt.onConflictClause
+        if returning(stmt) or (conflict is not None and conflict.infer is not None):
+            wanted.append("SELECT")
+        if (
+            conflict is not None
+            and conflict.action == OnConflictAction.ONCONFLICT_UPDATE
+        ):
+            wanted.append("UPDATE")
+        return wanted
+    if isinstance(stmt, ast.MergeStmt):
+        actions = {
+            _MERGE_ACTIONS[clause.commandType]
+            for clause in stmt.mergeWhenClauses or ()
+            if clause.commandType in _MERGE_ACTIONS
+        }
+        return ["SELECT", *sorted(actions)]
+    wanted = ["UPDATE" if isinstance(stmt, ast.UpdateStmt) else "DELETE"]
+    read = [
+        getattr(stmt, "whereClause", None),
+        [getattr(t, "val", None) for t in getattr(stmt, "targetList", None) or ()],
+        returning(stmt),
+    ]
+    if any(_reads(node, target) for node in walk(read)):
+        wanted.append("SELECT")
+    return wanted
+
+
+def _reads(node: ast.Node, target: Relation) -> bool:
+    """Whether *node* is a column reference that may read *target*."""
+    if not isinstance(node, ast.ColumnRef) or not node.fields:
+        return False
+    if isinstance(node.fields[-1], ast.A_Star):
+        return len(node.fields) == 1 or getattr(node.fields[0], "sval", None) == (
+            target.alias
+        )
+    ref = column_ref(node)
+    if ref is None:
+        return False
+    qualifier, column = ref
+    return qualifier == target.alias if qualifier else target.has_column(column)
 
 
 def _alias(

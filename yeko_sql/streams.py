@@ -68,7 +68,9 @@ def stream(
                 while True:
                     live()
                     rows = server.fetchmany(STREAM_CHUNK)
-                    yield from rows
+                    for row in rows:
+                        live()  # rows fetched before the block ended stay in it
+                        yield row
                     if len(rows) < STREAM_CHUNK:
                         break
             finally:
@@ -109,6 +111,7 @@ async def stream_async(
                     live()
                     rows = await server.fetchmany(STREAM_CHUNK)
                     for row in rows:
+                        live()  # rows fetched before the block ended stay in it
                         yield row
                     if len(rows) < STREAM_CHUNK:
                         break

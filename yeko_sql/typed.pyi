@@ -616,8 +616,11 @@ class EnrollmentsQueries:
         gets a pending enrollment in :to_class_id, a class of another year of the
         same school. Students that already have any enrollment in that year are
         skipped, so running it again inserts nothing. Returns how many were added.
-        The number of rows is only known to the server, so ids are made here: 21
-        characters of a random UUID in nanoid's alphabet (122 random bits).
+        Safe when two runs overlap: the id of a re-enrollment is derived from the
+        student and the year (21 characters of their SHA-256 in nanoid's
+        alphabet), so both runs insert the same ids, and ON CONFLICT (id) makes
+        the later one wait for the first to commit, then skip them: a student
+        never gets two pending enrollments for one year from this query.
         """
     def list_class_enrollments(
         self,
@@ -751,8 +754,11 @@ class AsyncEnrollmentsQueries:
         gets a pending enrollment in :to_class_id, a class of another year of the
         same school. Students that already have any enrollment in that year are
         skipped, so running it again inserts nothing. Returns how many were added.
-        The number of rows is only known to the server, so ids are made here: 21
-        characters of a random UUID in nanoid's alphabet (122 random bits).
+        Safe when two runs overlap: the id of a re-enrollment is derived from the
+        student and the year (21 characters of their SHA-256 in nanoid's
+        alphabet), so both runs insert the same ids, and ON CONFLICT (id) makes
+        the later one wait for the first to commit, then skip them: a student
+        never gets two pending enrollments for one year from this query.
         """
     async def list_class_enrollments(
         self,
@@ -1935,7 +1941,8 @@ class SchoolsQueries:
         sort: Literal["newest", "name", "code"] = "newest",
     ) -> Page[SchoolSummary]:
         """Schools of one status whose name or code contains :search (None: all),
-        newest first unless :sort says 'name' or 'code'.
+        newest first unless :sort says 'name' or 'code'. :search is text, not a
+        pattern: its '%', '_' and '\\' are escaped, so they match only themselves.
         """
     def update_school(
         self,
@@ -2014,7 +2021,8 @@ class AsyncSchoolsQueries:
         sort: Literal["newest", "name", "code"] = "newest",
     ) -> Page[SchoolSummary]:
         """Schools of one status whose name or code contains :search (None: all),
-        newest first unless :sort says 'name' or 'code'.
+        newest first unless :sort says 'name' or 'code'. :search is text, not a
+        pattern: its '%', '_' and '\\' are escaped, so they match only themselves.
         """
     async def update_school(
         self,
@@ -2251,7 +2259,8 @@ class UsersQueries:
         page_size: int = 20,
     ) -> Page[SchoolMember]:
         """A school's users with their role, by name; :role and :search (name or
-        email) narrow the list when not None.
+        email) narrow the list when not None. :search is text, not a pattern: its
+        '%', '_' and '\\' are escaped, so they match only themselves.
         """
     def list_user_schools(self, *, user_id: str) -> list[UserSchool]:
         """The schools a user works in, with the role in each, by school name."""
@@ -2320,7 +2329,8 @@ class AsyncUsersQueries:
         page_size: int = 20,
     ) -> Page[SchoolMember]:
         """A school's users with their role, by name; :role and :search (name or
-        email) narrow the list when not None.
+        email) narrow the list when not None. :search is text, not a pattern: its
+        '%', '_' and '\\' are escaped, so they match only themselves.
         """
     async def list_user_schools(self, *, user_id: str) -> list[UserSchool]:
         """The schools a user works in, with the role in each, by school name."""
