@@ -11,8 +11,10 @@
 -- status, per grade, per status, and the grand total (GROUPING SETS; the all_*
 -- flags mark which columns a row sums over). Grades in order, subtotals last.
 -- Served by classes_school_year_id_name_key, then
--- enrollments_class_id_status_idx per class (an index-only count by status): the
--- year's few classes drive, so the plan stays the same whatever the statistics.
+-- enrollments_class_id_status_idx per class (a count by status, ANDed with
+-- enrollments_school_id_school_year_id_status_idx for the school the tenant lint
+-- asks to name): the year's few classes drive, so the plan stays the same whatever
+-- the statistics.
 SELECT g.code AS grade_code, sr.code AS series_code, e.status,
        GROUPING(g.code) = 1 AS all_grades,
        GROUPING(sr.code) = 1 AS all_series,
@@ -25,6 +27,7 @@ CROSS JOIN LATERAL (
     SELECT status, count(*) AS enrollments
     FROM enrollments
     WHERE class_id = c.id
+      AND school_id = :school_id
     GROUP BY status
 ) AS e
 WHERE c.school_id = :school_id
@@ -45,8 +48,9 @@ ORDER BY GROUPING(g.code), g.sort_order, g.code, GROUPING(sr.code), sr.code,
 -- A year's fees expected from its confirmed students against what was collected
 -- and refunded; collection_rate is net / expected (None when nothing is due).
 -- NoRowError when the year is not the school's.
--- Served by school_years_pkey and classes_school_year_id_name_key, then per class
--- enrollments_class_id_status_idx (an index-only count) and
+-- Served by school_years_id_school_id_key and classes_school_year_id_name_key, then
+-- per class enrollments_class_id_status_idx (a bitmap count, ANDed with a per-school
+-- index for the school the tenant lint asks to name) and
 -- fee_structures_school_year_id_grade_id_name_key; the ledger by
 -- payments_school_id_school_year_id_paid_at_idx (an index-only scan).
 WITH due AS (
@@ -58,6 +62,7 @@ WITH due AS (
         FROM enrollments
         WHERE class_id = c.id
           AND status = 'confirmed'
+          AND school_id = :school_id
     ) AS e
     CROSS JOIN LATERAL (
         SELECT sum(amount) AS amount
@@ -163,6 +168,7 @@ SELECT r.position, r.student_id, s.matricule, s.full_name, r.class_name,
 FROM ranked AS r
 JOIN students AS s ON s.id = r.student_id
 WHERE r.position <= :top
+  AND s.school_id = :school_id
 ORDER BY r.position, s.full_name, s.id;
 
 -- name: list_payment_totals :many

@@ -112,20 +112,26 @@ FROM moved;
 -- :grade_id (and :series_id, None: any) in :from_school_year_id gets a pending
 -- enrollment in :to_class_id, a class of another year of the same school. Students
 -- that already have any enrollment in that year are skipped, so running it again
--- inserts nothing. Returns how many were added. The number of rows is only known to
--- the server, so ids are made here: 21 characters of a random UUID in nanoid's
--- alphabet (122 random bits).
+-- inserts nothing. Returns how many were added. Safe when two runs overlap: the id
+-- of a re-enrollment is derived from the student and the year (21 characters of
+-- their SHA-256 in nanoid's alphabet), so both runs insert the same ids, and ON
+-- CONFLICT (id) makes the later one wait for the first to commit, then skip them:
+-- a student never gets two pending enrollments for one year from this query.
 -- Served by classes_pkey, classes_school_year_id_name_key,
 -- enrollments_class_id_status_idx, students_pkey and, for the NOT EXISTS,
--- enrollments_school_id_school_year_id_status_idx.
+-- enrollments_school_id_school_year_id_status_idx; enrollments_pkey (conflicts).
 INSERT INTO enrollments (id, school_id, student_id, class_id, school_year_id,
                          status)
-SELECT translate(left(encode(uuid_send(gen_random_uuid()), 'base64'), 21), '+/', '-_'),
+SELECT translate(
+           left(encode(sha256(convert_to(e.student_id || '/' || t.school_year_id,
+                                         'UTF8')), 'base64'), 21),
+           '+/', '-_'
+       ),
        t.school_id, e.student_id, t.id, t.school_year_id, 'pending'
 FROM classes AS t
 JOIN classes AS c ON c.school_id = t.school_id
 JOIN enrollments AS e ON e.class_id = c.id
-JOIN students AS s ON s.id = e.student_id
+JOIN students AS s ON s.school_id = e.school_id AND s.id = e.student_id
 WHERE t.id = :to_class_id
   AND t.school_id = :school_id
   AND t.school_year_id <> :from_school_year_id
@@ -141,20 +147,21 @@ WHERE t.id = :to_class_id
       WHERE n.student_id = e.student_id
         AND n.school_year_id = t.school_year_id
         AND n.school_id = :school_id
-  );
+  )
+ON CONFLICT (id) DO NOTHING;
 
 -- name: list_class_enrollments :page
 -- returns: ClassEnrollment
 -- budget: 10ms
 -- A class's enrollments of one status (None: all), by student name.
--- Served by enrollments_class_id_status_idx, then students_pkey. The school is
--- checked on the student (an enrollment's student is of its school), so no index
--- on enrollments.school_id is combined with the class's.
+-- Served by enrollments_class_id_status_idx (ANDed with a per-school index, since
+-- the join along the tenant key names the enrollment's school), then
+-- students_id_school_id_key.
 SELECT e.id, e.student_id, s.matricule, s.full_name, e.status, e.enrolled_at,
        e.confirmed_at,
        count(*) OVER () AS total_count
 FROM enrollments AS e
-JOIN students AS s ON s.id = e.student_id
+JOIN students AS s ON s.school_id = e.school_id AND s.id = e.student_id
 WHERE e.class_id = :class_id
   AND s.school_id = :school_id
   AND (:status::text IS NULL OR e.status = :status)
@@ -164,11 +171,11 @@ LIMIT :limit OFFSET :offset;
 -- name: count_class_enrollments :scalar
 -- budget: 10ms
 -- A class's head count: its confirmed enrollments (0 for another school's class).
--- Served by classes_pkey, then enrollments_class_id_status_idx (an index-only
--- count).
+-- Served by classes_id_school_id_key, then enrollments_class_id_status_idx (ANDed
+-- with a per-school index, since the join along the tenant key names the school).
 SELECT count(*)
 FROM classes AS c
-JOIN enrollments AS e ON e.class_id = c.id
+JOIN enrollments AS e ON e.school_id = c.school_id AND e.class_id = c.id
 WHERE c.id = :class_id
   AND c.school_id = :school_id
   AND e.status = 'confirmed';
@@ -191,13 +198,14 @@ WHERE school_id = :school_id
 -- A school year's enrollments of one status (None: all), oldest first, one seek page
 -- after (:after_enrolled_at, :after_id) (both None for the first page).
 -- Served by enrollments_school_id_school_year_id_enrolled_at_id_idx, walked in order
--- from the seek position (the status is a filter), then students_pkey and classes_pkey
--- for the page's rows.
+-- from the seek position (the status is a filter), then students_pkey and the
+-- school's classes (classes_school_id_school_year_id_idx, read once) for the page's
+-- rows.
 SELECT e.id, e.student_id, s.matricule, s.full_name, e.class_id, c.name AS class_name,
        e.school_year_id, e.status, e.enrolled_at
 FROM enrollments AS e
-JOIN students AS s ON s.id = e.student_id
-JOIN classes AS c ON c.id = e.class_id
+JOIN students AS s ON s.school_id = e.school_id AND s.id = e.student_id
+JOIN classes AS c ON c.school_id = e.school_id AND c.id = e.class_id
 WHERE e.school_id = :school_id
   AND e.school_year_id = :school_year_id
   AND (:status::text IS NULL OR e.status = :status)
@@ -213,13 +221,14 @@ LIMIT :limit;
 -- budget: 10ms
 -- The school's confirmation queue: pending enrollments of every year, oldest
 -- first, one seek page after (:after_enrolled_at, :after_id) (None: the start).
--- Served by enrollments_school_id_enrolled_at_where_pending_idx, walked in order from
--- the seek position, then students_pkey and classes_pkey.
+-- Served by enrollments_school_id_enrolled_at_where_pending_idx from the seek
+-- position, then students_id_school_id_key, and the school's classes hashed
+-- (classes_school_id_school_year_id_idx); the page is sorted after the join.
 SELECT e.id, e.student_id, s.matricule, s.full_name, e.class_id, c.name AS class_name,
        e.school_year_id, e.status, e.enrolled_at
 FROM enrollments AS e
-JOIN students AS s ON s.id = e.student_id
-JOIN classes AS c ON c.id = e.class_id
+JOIN students AS s ON s.school_id = e.school_id AND s.id = e.student_id
+JOIN classes AS c ON c.school_id = e.school_id AND c.id = e.class_id
 WHERE e.school_id = :school_id
   AND e.status = 'pending'
   AND (e.enrolled_at, e.id) > (
@@ -234,10 +243,11 @@ LIMIT :limit;
 -- budget: 10ms
 -- The confirmed enrollments of these classes (those of the school), to preload
 -- into a dict by student.
--- Served by classes_pkey, then enrollments_class_id_status_idx.
+-- Served by classes_id_school_id_key, then enrollments_class_id_status_idx (ANDed
+-- with a per-school index).
 SELECT e.id, e.student_id, e.class_id, e.school_year_id, e.status
 FROM classes AS c
-JOIN enrollments AS e ON e.class_id = c.id
+JOIN enrollments AS e ON e.school_id = c.school_id AND e.class_id = c.id
 WHERE c.id = ANY(:class_ids::text[])
   AND c.school_id = :school_id
   AND e.status = 'confirmed'
@@ -253,7 +263,7 @@ ORDER BY e.class_id, e.student_id, e.id;
 -- enrollments_student_id_school_year_id_idx.
 SELECT e.id, e.student_id, e.class_id, e.school_year_id, e.status
 FROM students AS s
-JOIN enrollments AS e ON e.student_id = s.id
+JOIN enrollments AS e ON e.school_id = s.school_id AND e.student_id = s.id
 WHERE s.id = ANY(:student_ids::text[])
   AND s.school_id = :school_id
   AND e.school_year_id = :school_year_id
@@ -268,8 +278,8 @@ ORDER BY e.student_id, e.id;
 SELECT e.id, e.school_year_id, y.name AS school_year_name, e.class_id,
        c.name AS class_name, e.status, e.enrolled_at, e.confirmed_at, e.cancelled_at
 FROM enrollments AS e
-JOIN school_years AS y ON y.id = e.school_year_id
-JOIN classes AS c ON c.id = e.class_id
+JOIN school_years AS y ON y.school_id = e.school_id AND y.id = e.school_year_id
+JOIN classes AS c ON c.school_id = e.school_id AND c.id = e.class_id
 WHERE e.student_id = :student_id
   AND e.school_id = :school_id
 ORDER BY y.starts_on, e.enrolled_at, e.id;

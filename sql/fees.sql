@@ -41,7 +41,8 @@ SET fee_type = excluded.fee_type,
     currency = excluded.currency,
     due_on = excluded.due_on,
     updated_at = now()
-WHERE (fee_structures.fee_type, fee_structures.amount, fee_structures.currency,
+WHERE fee_structures.school_id = excluded.school_id
+  AND (fee_structures.fee_type, fee_structures.amount, fee_structures.currency,
        fee_structures.due_on)
     IS DISTINCT FROM
     (excluded.fee_type, excluded.amount, excluded.currency, excluded.due_on);
@@ -88,7 +89,8 @@ ORDER BY grade_id, name, id;
 -- budget: 10ms
 -- What a student of the school owes for a year: the fees of the grade of its
 -- confirmed class (0 without one). NoRowError for an unknown student.
--- Served by students_pkey, enrollments_student_id_school_year_id_where_confirmed_key,
+-- Served by students_id_school_id_key,
+-- enrollments_student_id_school_year_id_where_confirmed_key,
 -- classes_pkey and fee_structures_school_year_id_grade_id_name_key.
 SELECT s.id AS student_id, :school_year_id::text AS school_year_id, cur.class_id,
        cur.grade_id, due.fee_count, coalesce(due.expected, 0) AS expected
@@ -96,7 +98,7 @@ FROM students AS s
 LEFT JOIN LATERAL (
     SELECT c.id AS class_id, c.grade_id
     FROM enrollments AS e
-    JOIN classes AS c ON c.id = e.class_id
+    JOIN classes AS c ON c.school_id = e.school_id AND c.id = e.class_id
     WHERE e.student_id = s.id
       AND e.school_year_id = :school_year_id
       AND e.school_id = :school_id

@@ -4,6 +4,7 @@
 
 -- name: enqueue_jobs :execrows
 -- tenant: any: the job queue is shared by all schools; workers filter by kind
+-- role: yeko_platform
 -- Queue many jobs in one statement: arrays from columns_of(JobInsert rows).
 -- A NULL payload is {}, a NULL run_after is now; an id already queued is skipped.
 -- Served by jobs_pkey.
@@ -21,6 +22,7 @@ ON CONFLICT (id) DO NOTHING;
 -- name: claim_jobs :many
 -- returns: Job
 -- tenant: any: the job queue is shared by all schools; workers filter by kind
+-- role: yeko_platform
 -- Lock up to :limit due jobs of the given kinds for :worker, oldest first.
 -- Concurrent workers skip each other's locked rows, so no job is claimed twice.
 -- Served by jobs_run_after_id_where_queued_idx.
@@ -45,6 +47,7 @@ RETURNING id, school_id, kind, payload, status, run_after, attempts,
 
 -- name: complete_jobs :execrows
 -- tenant: any: the job queue is shared by all schools; workers filter by kind
+-- role: yeko_platform
 -- Mark jobs :worker is running as done; jobs it no longer holds are left alone.
 -- Served by jobs_pkey.
 UPDATE jobs
@@ -57,6 +60,7 @@ WHERE id = ANY(:ids)
 
 -- name: fail_jobs :execrows
 -- tenant: any: the job queue is shared by all schools; workers filter by kind
+-- role: yeko_platform
 -- Record failures (ids and errors, pairwise): a job goes back to the queue after
 -- :backoff doubled per attempt made, until it has run :max_attempts times; then it
 -- is failed for good and keeps the worker that ran it last.
@@ -78,6 +82,7 @@ WHERE j.id = f.id
 
 -- name: requeue_stale_jobs :execrows
 -- tenant: any: the job queue is shared by all schools; workers filter by kind
+-- role: yeko_platform
 -- Give back jobs running for longer than :stale (their worker died): queued again,
 -- or failed once they have run :max_attempts times.
 -- Served by jobs_locked_at_where_running_idx.
@@ -93,6 +98,7 @@ WHERE status = 'running'
 
 -- name: count_jobs_by_status :scalar
 -- tenant: any: the job queue is shared by all schools; workers filter by kind
+-- role: yeko_platform
 -- How many jobs are in each status, as {"queued": 3, "done": 10}.
 -- Served by a sequential scan of jobs, a queue that stays small.
 SELECT coalesce(jsonb_object_agg(c.status, c.jobs), '{}')
@@ -105,6 +111,7 @@ FROM (
 -- name: get_job :one
 -- returns: Job
 -- tenant: any: the job queue is shared by all schools; workers filter by kind
+-- role: yeko_platform
 -- One job by id.
 -- Served by jobs_pkey.
 SELECT id, school_id, kind, payload, status, run_after, attempts,

@@ -62,7 +62,7 @@ WHERE id = ANY(:ids)
 SELECT m.id, m.student_id, s.matricule, s.full_name, m.kind, m.label, m.value,
        m.recorded_at
 FROM marks AS m
-JOIN students AS s ON s.id = m.student_id
+JOIN students AS s ON s.school_id = m.school_id AND s.id = m.student_id
 WHERE m.class_id = :class_id
   AND m.term_id = :term_id
   AND m.subject_id = :subject_id
@@ -92,8 +92,8 @@ SELECT sa.subject_id, sub.name AS subject_name, sa.class_id, sa.mark_count,
            AS term_average
 FROM subject_averages AS sa
 JOIN subjects AS sub ON sub.id = sa.subject_id
-JOIN classes AS c ON c.id = sa.class_id
-JOIN school_years AS y ON y.id = c.school_year_id
+JOIN classes AS c ON c.id = sa.class_id AND c.school_id = :school_id
+JOIN school_years AS y ON y.school_id = c.school_id AND y.id = c.school_year_id
 LEFT JOIN LATERAL (
     SELECT ct.weight
     FROM coefficient_templates AS ct
@@ -112,13 +112,14 @@ ORDER BY sub.name, sa.subject_id, sa.class_id;
 -- A class's ranking for a term: each student confirmed in the class with marks in
 -- it, by weighted term average (the report card's), best first; ties share a
 -- position (rank), students without a weighted average come last.
--- Served by classes_pkey, marks_class_id_term_id_subject_id_idx, students_pkey and
+-- Served by classes_pkey, marks_class_id_term_id_subject_id_idx,
+-- students_id_school_id_key and
 -- enrollments_student_id_school_year_id_where_confirmed_key; the year's coefficients (a
 -- few dozen rows) are scanned.
 WITH cls AS (
     SELECT c.id, c.grade_id, c.series_id, y.school_year_template_id
     FROM classes AS c
-    JOIN school_years AS y ON y.id = c.school_year_id
+    JOIN school_years AS y ON y.school_id = c.school_id AND y.id = c.school_year_id
     WHERE c.id = :class_id
       AND c.school_id = :school_id
 ),
@@ -150,7 +151,7 @@ SELECT s.id AS student_id, s.matricule, s.full_name, sv.term_average,
        rank() OVER (ORDER BY sv.term_average DESC NULLS LAST) AS position
 FROM student_averages AS sv
 JOIN students AS s ON s.id = sv.student_id
-JOIN enrollments AS e ON e.student_id = sv.student_id
+JOIN enrollments AS e ON e.school_id = s.school_id AND e.student_id = s.id
 WHERE e.class_id = :class_id
   AND e.school_id = :school_id
   AND e.status = 'confirmed'

@@ -111,7 +111,8 @@ ORDER BY paid_at, id;
 -- A student's account for a year: the fees of the grade of its confirmed class,
 -- what it paid net of refunds, and what it still owes. NoRowError for an unknown
 -- student.
--- Served by students_pkey, enrollments_student_id_school_year_id_where_confirmed_key,
+-- Served by students_id_school_id_key,
+-- enrollments_student_id_school_year_id_where_confirmed_key,
 -- classes_pkey, fee_structures_school_year_id_grade_id_name_key and
 -- payments_student_id_school_year_id_paid_at_idx.
 SELECT s.id AS student_id, :school_year_id::text AS school_year_id,
@@ -120,7 +121,7 @@ FROM students AS s
 CROSS JOIN LATERAL (
     SELECT coalesce(sum(f.amount), 0) AS expected
     FROM enrollments AS e
-    JOIN classes AS c ON c.id = e.class_id
+    JOIN classes AS c ON c.school_id = e.school_id AND c.id = e.class_id
     JOIN fee_structures AS f ON f.school_year_id = e.school_year_id
         AND f.grade_id = c.grade_id
     WHERE e.student_id = s.id
@@ -158,12 +159,12 @@ WHERE school_id = :school_id
 -- The school's cash journal in [:paid_from, :paid_to) (None: open), oldest first,
 -- one seek page after (:after_paid_at, :after_id) (both None for the first page).
 -- Served by payments_school_id_paid_at_id_idx, walked in order from the seek position,
--- then students_pkey.
+-- then students_id_school_id_key.
 SELECT p.id, p.school_id, p.student_id, p.school_year_id, p.fee_structure_id,
        p.kind, p.amount, p.currency, p.method, p.reference, p.note, p.paid_at,
        p.created_at, s.matricule, s.full_name
 FROM payments AS p
-JOIN students AS s ON s.id = p.student_id
+JOIN students AS s ON s.school_id = p.school_id AND s.id = p.student_id
 WHERE p.school_id = :school_id
   AND p.paid_at >= coalesce(:paid_from::timestamptz, '-infinity')
   AND p.paid_at < coalesce(:paid_to::timestamptz, 'infinity')
@@ -200,8 +201,8 @@ due AS MATERIALIZED (
 SELECT s.id AS student_id, s.matricule, s.full_name, due.expected, led.paid,
        due.expected - led.paid AS outstanding, led.last_paid_at
 FROM cls
-JOIN enrollments AS e ON e.class_id = cls.id
-JOIN students AS s ON s.id = e.student_id
+JOIN enrollments AS e ON e.class_id = cls.id AND e.school_id = :school_id
+JOIN students AS s ON s.school_id = e.school_id AND s.id = e.student_id
 CROSS JOIN due
 CROSS JOIN LATERAL (
     SELECT coalesce(sum(CASE p.kind WHEN 'payment' THEN p.amount ELSE -p.amount END),

@@ -9,6 +9,7 @@
 
 -- name: sample_school_id :scalar
 -- tenant: any: picks representative parameters for plan guardrails
+-- role: owner
 -- The busiest school: the one with the most students.
 SELECT school_id
 FROM students
@@ -18,6 +19,7 @@ LIMIT 1;
 
 -- name: sample_school_year_id :scalar
 -- tenant: any: picks representative parameters for plan guardrails
+-- role: owner
 -- The busiest school's active year.
 SELECT y.id
 FROM school_years AS y
@@ -32,6 +34,7 @@ WHERE y.status = 'active'
 
 -- name: sample_school_years_id :scalar
 -- tenant: any: picks representative parameters for plan guardrails
+-- role: owner
 -- The busiest school's oldest year, for get_school_year (get_term gets it too and
 -- finds no term: the plan is the same primary-key probe).
 SELECT y.id
@@ -48,6 +51,7 @@ LIMIT 1;
 
 -- name: sample_school_year_template_id :scalar
 -- tenant: any: picks representative parameters for plan guardrails
+-- role: owner
 -- The template of the busiest school's active year.
 SELECT y.school_year_template_id
 FROM school_years AS y
@@ -62,6 +66,7 @@ WHERE y.status = 'active'
 
 -- name: sample_class_id :scalar
 -- tenant: any: picks representative parameters for plan guardrails
+-- role: owner
 -- The biggest class (most confirmed students) of the busiest school's active year.
 WITH year AS (
     SELECT y.id, y.school_id
@@ -85,6 +90,7 @@ LIMIT 1;
 
 -- name: sample_classes_id :scalar
 -- tenant: any: picks representative parameters for plan guardrails
+-- role: owner
 -- The first class by name of the busiest school's active year, for get_class.
 SELECT c.id
 FROM classes AS c
@@ -102,6 +108,7 @@ LIMIT 1;
 
 -- name: sample_classes_name :scalar
 -- tenant: any: picks representative parameters for plan guardrails
+-- role: owner
 -- The name of the biggest class of the busiest school's active year.
 WITH year AS (
     SELECT y.id, y.school_id
@@ -125,6 +132,7 @@ LIMIT 1;
 
 -- name: sample_class_ids :scalar
 -- tenant: any: picks representative parameters for plan guardrails
+-- role: owner
 -- Every class of the busiest school's active year.
 SELECT array_agg(c.id ORDER BY c.id)
 FROM classes AS c
@@ -140,6 +148,7 @@ WHERE y.status = 'active'
 
 -- name: sample_grade_id :scalar
 -- tenant: any: picks representative parameters for plan guardrails
+-- role: owner
 -- The grade of the biggest class of the busiest school's active year.
 WITH year AS (
     SELECT y.id, y.school_id
@@ -163,6 +172,7 @@ LIMIT 1;
 
 -- name: sample_series_id :scalar
 -- tenant: any: picks representative parameters for plan guardrails
+-- role: owner
 -- The series of the biggest second-cycle class (one with a series) of the busiest
 -- school's active year.
 WITH year AS (
@@ -188,6 +198,7 @@ LIMIT 1;
 
 -- name: sample_track_id :scalar
 -- tenant: any: picks representative parameters for plan guardrails
+-- role: owner
 -- The track with the most grades.
 SELECT track_id
 FROM grades
@@ -197,6 +208,7 @@ LIMIT 1;
 
 -- name: sample_student_id :scalar
 -- tenant: any: picks representative parameters for plan guardrails
+-- role: owner
 -- The student of the biggest class (see sample_class_id) with the most ledger rows
 -- that year.
 WITH year AS (
@@ -231,6 +243,7 @@ LIMIT 1;
 
 -- name: sample_students_id :scalar
 -- tenant: any: picks representative parameters for plan guardrails
+-- role: owner
 -- The busiest school's student with the most ledger rows, for get_student.
 SELECT student_id
 FROM payments
@@ -247,6 +260,7 @@ LIMIT 1;
 
 -- name: sample_student_ids :scalar
 -- tenant: any: picks representative parameters for plan guardrails
+-- role: owner
 -- The confirmed students of the biggest class of the busiest school's active year.
 WITH year AS (
     SELECT y.id, y.school_id
@@ -275,6 +289,7 @@ JOIN enrollments AS e ON e.class_id = big.id AND e.status = 'confirmed';
 
 -- name: sample_matricule :scalar
 -- tenant: any: picks representative parameters for plan guardrails
+-- role: owner
 -- The matricule of the busiest school's student with the most ledger rows.
 SELECT s.matricule
 FROM students AS s
@@ -295,6 +310,7 @@ WHERE s.id = (
 
 -- name: sample_matricules :scalar
 -- tenant: any: picks representative parameters for plan guardrails
+-- role: owner
 -- An import's worth of matricules: 50 of the busiest school's students.
 SELECT array_agg(matricule ORDER BY matricule)
 FROM (
@@ -313,6 +329,7 @@ FROM (
 
 -- name: sample_term_id :scalar
 -- tenant: any: picks representative parameters for plan guardrails
+-- role: owner
 -- The term of the busiest school's active year with the most marks (the first
 -- term when none has marks).
 SELECT t.id
@@ -332,6 +349,7 @@ LIMIT 1;
 
 -- name: sample_on_date :scalar
 -- tenant: any: picks representative parameters for plan guardrails
+-- role: owner
 -- A day ten days into the sample term (see sample_term_id).
 SELECT t.starts_on + 10
 FROM terms AS t
@@ -350,6 +368,7 @@ LIMIT 1;
 
 -- name: sample_subject_id :scalar
 -- tenant: any: picks representative parameters for plan guardrails
+-- role: owner
 -- The subject with the most marks in the busiest school (any subject without).
 SELECT s.id
 FROM subjects AS s
@@ -367,6 +386,7 @@ LIMIT 1;
 
 -- name: sample_enrollments_id :scalar
 -- tenant: any: picks representative parameters for plan guardrails
+-- role: owner
 -- One enrollment of the busiest school.
 SELECT id
 FROM enrollments
@@ -382,6 +402,7 @@ LIMIT 1;
 
 -- name: sample_fees_id :scalar
 -- tenant: any: picks representative parameters for plan guardrails
+-- role: owner
 -- One fee of the busiest school.
 SELECT id
 FROM fee_structures
@@ -397,6 +418,7 @@ LIMIT 1;
 
 -- name: sample_marks_id :scalar
 -- tenant: any: picks representative parameters for plan guardrails
+-- role: owner
 -- One mark of the busiest school.
 SELECT id
 FROM marks
@@ -412,6 +434,7 @@ LIMIT 1;
 
 -- name: sample_payments_id :scalar
 -- tenant: any: picks representative parameters for plan guardrails
+-- role: owner
 -- One ledger row of the busiest school.
 SELECT id
 FROM payments
@@ -427,6 +450,7 @@ LIMIT 1;
 
 -- name: sample_method :scalar
 -- tenant: any: picks representative parameters for plan guardrails
+-- role: owner
 -- The method of the busiest school's first ledger row with a reference.
 SELECT method
 FROM payments
@@ -443,6 +467,7 @@ LIMIT 1;
 
 -- name: sample_reference :scalar
 -- tenant: any: picks representative parameters for plan guardrails
+-- role: owner
 -- The reference of the busiest school's first ledger row with one.
 SELECT reference
 FROM payments
@@ -459,6 +484,7 @@ LIMIT 1;
 
 -- name: sample_program_template_id :scalar
 -- tenant: any: picks representative parameters for plan guardrails
+-- role: owner
 -- The program with the most chapters.
 SELECT p.id
 FROM program_templates AS p
@@ -469,6 +495,7 @@ LIMIT 1;
 
 -- name: sample_programs_id :scalar
 -- tenant: any: picks representative parameters for plan guardrails
+-- role: owner
 -- The newest program, for get_program_template.
 SELECT id
 FROM program_templates
@@ -477,6 +504,7 @@ LIMIT 1;
 
 -- name: sample_user_id :scalar
 -- tenant: any: picks representative parameters for plan guardrails
+-- role: owner
 -- The user who belongs to the most schools.
 SELECT user_id
 FROM user_schools
@@ -486,6 +514,7 @@ LIMIT 1;
 
 -- name: sample_users_id :scalar
 -- tenant: any: picks representative parameters for plan guardrails
+-- role: owner
 -- The newest user, for get_user.
 SELECT id
 FROM users
@@ -494,6 +523,7 @@ LIMIT 1;
 
 -- name: sample_email :scalar
 -- tenant: any: picks representative parameters for plan guardrails
+-- role: owner
 -- The email of the user who belongs to the most schools, in upper case (the
 -- lookup lower-cases it).
 SELECT upper(u.email)
@@ -508,6 +538,7 @@ WHERE u.id = (
 
 -- name: sample_catalog_code :scalar
 -- tenant: any: picks representative parameters for plan guardrails
+-- role: owner
 -- The first grade's code (find_track_by_code and find_series_by_code find
 -- nothing with it: the plan is the same unique-key probe).
 SELECT code
@@ -517,6 +548,7 @@ LIMIT 1;
 
 -- name: sample_catalog_name :scalar
 -- tenant: any: picks representative parameters for plan guardrails
+-- role: owner
 -- The first subject's name.
 SELECT name
 FROM subjects
@@ -525,6 +557,7 @@ LIMIT 1;
 
 -- name: sample_schools_code :scalar
 -- tenant: any: picks representative parameters for plan guardrails
+-- role: owner
 -- The busiest school's code.
 SELECT code
 FROM schools
@@ -538,6 +571,7 @@ WHERE id = (
 
 -- name: sample_school_years_name :scalar
 -- tenant: any: picks representative parameters for plan guardrails
+-- role: owner
 -- The name of the template of the busiest school's active year.
 SELECT t.name
 FROM school_year_templates AS t
@@ -553,6 +587,7 @@ WHERE y.status = 'active'
 
 -- name: sample_schools_status :scalar
 -- tenant: any: picks representative parameters for plan guardrails
+-- role: owner
 -- The status most schools have.
 SELECT status
 FROM schools
@@ -562,6 +597,7 @@ LIMIT 1;
 
 -- name: sample_students_status :scalar
 -- tenant: any: picks representative parameters for plan guardrails
+-- role: owner
 -- The status most students have (active).
 SELECT status
 FROM students
@@ -571,6 +607,7 @@ LIMIT 1;
 
 -- name: sample_classes_status :scalar
 -- tenant: any: picks representative parameters for plan guardrails
+-- role: owner
 -- The status most classes have (active).
 SELECT status
 FROM classes
@@ -580,6 +617,7 @@ LIMIT 1;
 
 -- name: sample_enrollments_status :scalar
 -- tenant: any: picks representative parameters for plan guardrails
+-- role: owner
 -- The status most enrollments of the busiest school's active year have
 -- (confirmed).
 SELECT e.status
@@ -599,11 +637,13 @@ LIMIT 1;
 
 -- name: sample_search :scalar
 -- tenant: any: picks representative parameters for plan guardrails
+-- role: owner
 -- No search: the unfiltered list, the most rows to count.
 SELECT NULL::text;
 
 -- name: sample_role :scalar
 -- tenant: any: picks representative parameters for plan guardrails
+-- role: owner
 -- The role most members of the busiest school have.
 SELECT role
 FROM user_schools
@@ -620,6 +660,7 @@ LIMIT 1;
 
 -- name: sample_enrollments_after_id :scalar
 -- tenant: any: picks representative parameters for plan guardrails
+-- role: owner
 -- Where the second keyset page of the busiest school's active year starts: the id
 -- of its 50th enrollment by enrolment time.
 SELECT e.id
@@ -638,6 +679,7 @@ LIMIT 1 OFFSET 49;
 
 -- name: sample_payments_after_id :scalar
 -- tenant: any: picks representative parameters for plan guardrails
+-- role: owner
 -- Where the second keyset page of the busiest school's cash journal for the sample
 -- month starts (see sample_paid_from): the id of its 50th ledger row.
 SELECT p.id
@@ -659,6 +701,7 @@ LIMIT 1 OFFSET 49;
 
 -- name: sample_after_enrolled_at :scalar
 -- tenant: any: picks representative parameters for plan guardrails
+-- role: owner
 -- The enrolment time of the 50th enrollment of the busiest school's active year
 -- (see sample_enrollments_after_id).
 SELECT e.enrolled_at
@@ -677,6 +720,7 @@ LIMIT 1 OFFSET 49;
 
 -- name: sample_after_paid_at :scalar
 -- tenant: any: picks representative parameters for plan guardrails
+-- role: owner
 -- The payment time of that 50th ledger row (see sample_payments_after_id).
 SELECT p.paid_at
 FROM payments AS p
@@ -697,6 +741,7 @@ LIMIT 1 OFFSET 49;
 
 -- name: sample_paid_from :scalar
 -- tenant: any: picks representative parameters for plan guardrails
+-- role: owner
 -- The start of the busiest school's last month with payments.
 SELECT date_trunc('month', max(paid_at))
 FROM payments
@@ -710,6 +755,7 @@ WHERE school_id = (
 
 -- name: sample_paid_to :scalar
 -- tenant: any: picks representative parameters for plan guardrails
+-- role: owner
 -- The end of that month: a month's cash journal.
 SELECT date_trunc('month', max(paid_at)) + interval '1 month'
 FROM payments
@@ -723,22 +769,26 @@ WHERE school_id = (
 
 -- name: sample_limit :scalar
 -- tenant: any: picks representative parameters for plan guardrails
+-- role: owner
 -- A keyset page of 50 rows.
 SELECT 50;
 
 -- name: sample_top :scalar
 -- tenant: any: picks representative parameters for plan guardrails
+-- role: owner
 -- The dashboard's top 10 debtors.
 SELECT 10::smallint;
 
 -- name: sample_period :scalar
 -- tenant: any: picks representative parameters for plan guardrails
+-- role: owner
 -- Monthly totals (varchar, so its statement differs from sample_search's in
 -- pg_stat_statements, which query coverage reads).
 SELECT 'month'::varchar;
 
 -- name: sample_time_zone :scalar
 -- tenant: any: picks representative parameters for plan guardrails
+-- role: owner
 -- Côte d'Ivoire's time zone, as this server knows it.
 SELECT name
 FROM pg_timezone_names
@@ -746,5 +796,6 @@ WHERE name = 'Africa/Abidjan';
 
 -- name: sample_only_unpaid :scalar
 -- tenant: any: picks representative parameters for plan guardrails
+-- role: owner
 -- Every student of the class, paid up or not.
 SELECT false;

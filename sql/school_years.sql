@@ -24,6 +24,7 @@ WHERE name = :name;
 
 -- name: count_template_school_years :scalar
 -- tenant: any: the platform counts how many schools adopted a template
+-- role: yeko_platform
 -- budget: 10ms
 -- How many schools have a year made from this template.
 -- Served by school_years_school_year_template_id_idx.
@@ -51,7 +52,7 @@ RETURNING id, school_id, school_year_template_id, name, starts_on, ends_on, stat
 -- returns: SchoolYear
 -- budget: 10ms
 -- One year of a school.
--- Served by school_years_pkey.
+-- Served by school_years_id_school_id_key.
 SELECT id, school_id, school_year_template_id, name, starts_on, ends_on, status,
        created_at, updated_at
 FROM school_years
@@ -129,7 +130,7 @@ ORDER BY sort_order, id;
 -- returns: Term
 -- budget: 10ms
 -- One term of a school.
--- Served by terms_pkey.
+-- Served by terms_id_school_id_key.
 SELECT id, school_id, school_year_id, name, sort_order, starts_on, ends_on,
        created_at, updated_at
 FROM terms
@@ -169,5 +170,6 @@ SET name = EXCLUDED.name,
     starts_on = EXCLUDED.starts_on,
     ends_on = EXCLUDED.ends_on,
     updated_at = now()
-WHERE (terms.name, terms.starts_on, terms.ends_on)
+WHERE terms.school_id = EXCLUDED.school_id
+  AND (terms.name, terms.starts_on, terms.ends_on)
     IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.starts_on, EXCLUDED.ends_on);

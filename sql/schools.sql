@@ -4,6 +4,7 @@
 -- name: create_school :one
 -- returns: School
 -- tenant: any: schools is the tenant table and this row is a new tenant
+-- role: yeko_platform
 -- Create one school from a SchoolInsert; a taken code raises UniqueViolation.
 -- Served by schools_pkey and schools_code_key (uniqueness checks).
 INSERT INTO schools (id, name, code, status, city, address, phone, email, settings)
@@ -24,6 +25,7 @@ WHERE id = :school_id;
 -- name: find_school_by_code :opt
 -- returns: School
 -- tenant: any: the code is how a school is found before its id is known
+-- role: yeko_platform
 -- budget: 10ms
 -- The school with this code (exact match), or None.
 -- Served by schools_code_key.
@@ -35,10 +37,12 @@ WHERE code = :code;
 -- name: list_schools :page
 -- returns: SchoolSummary
 -- tenant: any: the platform admin's list spans every school
+-- role: yeko_platform
 -- sort: newest = created_at DESC, id DESC | name = name, id | code = code, id
 -- budget: 10ms
 -- Schools of one status whose name or code contains :search (None: all), newest
--- first unless :sort says 'name' or 'code'.
+-- first unless :sort says 'name' or 'code'. :search is text, not a pattern: its
+-- '%', '_' and '\' are escaped, so they match only themselves.
 -- Served by schools_status_created_at_id_idx (walked in order for 'newest'; the
 -- other orders sort the status's rows, a few thousand at most).
 SELECT id, name, code, status, city, created_at,
@@ -47,8 +51,12 @@ FROM schools
 WHERE status = :status
   AND (
       :search::text IS NULL
-      OR name ILIKE '%' || :search || '%'
-      OR code ILIKE '%' || :search || '%'
+      OR name ILIKE '%' || replace(
+          replace(replace(:search, '\', '\\'), '%', '\%'), '_', '\_'
+      ) || '%' ESCAPE '\'
+      OR code ILIKE '%' || replace(
+          replace(replace(:search, '\', '\\'), '%', '\%'), '_', '\_'
+      ) || '%' ESCAPE '\'
   )
 ORDER BY :sort
 LIMIT :limit OFFSET :offset;
@@ -56,6 +64,7 @@ LIMIT :limit OFFSET :offset;
 -- name: list_school_status_counts :many
 -- returns: SchoolStatusCount
 -- tenant: any: the platform admin's dashboard counts every school
+-- role: yeko_platform
 -- budget: 10ms
 -- How many schools have each status (statuses with no school are left out).
 -- Served by a sequential scan of schools (one row per school), or
@@ -117,6 +126,7 @@ RETURNING id, settings;
 
 -- name: upsert_schools :execrows
 -- tenant: any: a platform import writes many schools at once
+-- role: yeko_platform
 -- Insert or update schools by code (an import), one array per column:
 -- columns_of(inserts, fields=[...]). Status and settings of existing schools are
 -- kept, and so is their id. Counts only rows inserted or changed.

@@ -40,7 +40,7 @@ WHERE (students.first_name, students.last_name, students.birth_date, students.ge
 -- returns: Student
 -- budget: 10ms
 -- One student of the school by id.
--- Served by students_pkey.
+-- Served by students_id_school_id_key.
 SELECT id, school_id, matricule, first_name, last_name, full_name, birth_date,
        gender, status, created_at, updated_at
 FROM students
@@ -97,7 +97,7 @@ ORDER BY matricule, id;
 -- budget: 10ms
 -- A student with the current enrollment of the school's active year: the confirmed
 -- one, else the latest pending one; the enrollment columns are None without one.
--- Served by students_pkey, school_years_school_id_where_active_key and
+-- Served by students_id_school_id_key, school_years_school_id_where_active_key and
 -- enrollments_student_id_school_year_id_idx.
 SELECT s.id, s.school_id, s.matricule, s.full_name, s.birth_date, s.gender,
        s.status, cur.school_year_id, cur.enrollment_id, cur.enrollment_status,
@@ -110,7 +110,7 @@ LEFT JOIN LATERAL (
            g.name AS grade_name, sr.code AS series_code
     FROM school_years AS y
     JOIN enrollments AS e ON e.school_year_id = y.id
-    JOIN classes AS c ON c.id = e.class_id
+    JOIN classes AS c ON c.school_id = e.school_id AND c.id = e.class_id
     JOIN grades AS g ON g.id = c.grade_id
     LEFT JOIN series AS sr ON sr.id = c.series_id
     WHERE y.school_id = :school_id

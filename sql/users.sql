@@ -64,7 +64,8 @@ WHERE (users.full_name, users.phone)
 -- returns: SchoolMember
 -- budget: 10ms
 -- A school's users with their role, by name; :role and :search (name or email)
--- narrow the list when not None.
+-- narrow the list when not None. :search is text, not a pattern: its '%', '_'
+-- and '\' are escaped, so they match only themselves.
 -- Served by user_schools_school_id_role_idx, then users_pkey.
 SELECT u.id AS user_id, u.email, u.full_name, u.phone, u.status, us.role,
        us.created_at AS member_since,
@@ -75,8 +76,12 @@ WHERE us.school_id = :school_id
   AND (:role::text IS NULL OR us.role = :role)
   AND (
       :search::text IS NULL
-      OR u.full_name ILIKE '%' || :search || '%'
-      OR u.email ILIKE '%' || :search || '%'
+      OR u.full_name ILIKE '%' || replace(
+          replace(replace(:search, '\', '\\'), '%', '\%'), '_', '\_'
+      ) || '%' ESCAPE '\'
+      OR u.email ILIKE '%' || replace(
+          replace(replace(:search, '\', '\\'), '%', '\%'), '_', '\_'
+      ) || '%' ESCAPE '\'
   )
 ORDER BY u.full_name, u.id
 LIMIT :limit OFFSET :offset;
@@ -84,6 +89,7 @@ LIMIT :limit OFFSET :offset;
 -- name: list_user_schools :many
 -- returns: UserSchool
 -- tenant: any: a user's memberships span schools (the school picker at sign-in)
+-- role: yeko_platform
 -- budget: 10ms
 -- The schools a user works in, with the role in each, by school name.
 -- Served by user_schools_user_id_school_id_key, then schools_pkey.

@@ -72,12 +72,11 @@ def empty_database_url(
 def open_db(database_url: str) -> Iterator[Callable[..., Database]]:
     """Open a ``Database`` on this test's database; closed after the test.
 
-    Rows are validated strictly, so a wrong type or nullability fails a test.
+    Default settings unless given: rows are validated as users get them.
     """
     opened: list[Database] = []
 
     def make(queries: Registry, **settings: Any) -> Database:
-        settings.setdefault("strict_rows", True)
         settings.setdefault("min_size", 1)
         db = Database(database_url, queries=queries, settings=Settings(**settings))
         opened.append(db.open())

@@ -1,5 +1,10 @@
 """Fixtures for Yeko's own queries: the bundled registry and a small school world.
 
+``db`` calls every bundled query as a deployment does: under the role its
+header declares, so an application query runs as ``yeko_app`` inside
+``for_school`` and Row-Level Security applies to every one of them. The
+superuser (``pg``) only builds fixtures and checks what landed.
+
 ``world`` inserts, with plain SQL, one coherent school system that every
 domain test can build on: two schools, a template year and each school's
 active year with three terms, the catalog (tracks, grades 6e..Tle, series
@@ -12,7 +17,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine, Iterator
+from contextlib import AbstractContextManager
 from datetime import date
+from functools import partial
 from typing import Any
 
 import msgspec
@@ -20,10 +27,12 @@ import psycopg
 import pytest
 from nanoid import generate
 
-from yeko_sql.database import Database
+from tests.fix_coverage import role_of
+from yeko_sql.database import Database, Transaction
 from yeko_sql.database_async import AsyncDatabase
 from yeko_sql.loader import load_queries
 from yeko_sql.registry import Registry
+from yeko_sql.serverurl import APP_ROLE, PLATFORM_ROLE, role_url
 from yeko_sql.settings import Settings
 
 GRADES = [
@@ -260,12 +269,118 @@ def bundled_queries() -> Registry:
     return load_queries()
 
 
+SETTINGS = Settings(min_size=1, max_size=4)
+"""Default settings (rows validated as users get them), a small pool."""
+
+
+class RoleDatabases:
+    """One ``Database`` per role on this test's database, opened at first use."""
+
+    def __init__(self, database_url: str, queries: Registry) -> None:
+        self.database_url = database_url
+        self.queries = queries
+        self._opened: dict[str, Database] = {}
+
+    def __getitem__(self, role: str) -> Database:
+        if role not in self._opened:
+            url = role_url(self.database_url, role)
+            database = Database(url, queries=self.queries, settings=SETTINGS)
+            self._opened[role] = database.open()
+        return self._opened[role]
+
+    def close(self) -> None:
+        """Close every pool opened."""
+        for database in self._opened.values():
+            database.close()
+
+
 @pytest.fixture
-def db(database_url: str, bundled_queries: Registry) -> Iterator[Database]:
-    """A ``Database`` with Yeko's queries on this test's database (strict rows)."""
-    settings = Settings(strict_rows=True, min_size=1, max_size=4)
-    with Database(database_url, queries=bundled_queries, settings=settings) as database:
-        yield database
+def databases(
+    database_url: str, bundled_queries: Registry
+) -> Iterator[RoleDatabases]:
+    """Yeko's queries on this test's database, one pool per role."""
+    opened = RoleDatabases(database_url, bundled_queries)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def app_db(databases: RoleDatabases) -> Database:
+    """The application: ``yeko_app``, which sees rows only inside ``for_school``."""
+    return databases[APP_ROLE]
+
+
+@pytest.fixture
+def platform_db(databases: RoleDatabases) -> Database:
+    """The cross-school platform paths: ``yeko_platform``."""
+    return databases[PLATFORM_ROLE]
+
+
+class QueryCalls:
+    """``db.<namespace>.<query>``: the calls of one namespace of ``ScopedDb``."""
+
+    def __init__(self, db: ScopedDb, namespace: str) -> None:
+        self._db = db
+        self._namespace = namespace
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        qualname = f"{self._namespace}.{name}"
+        if qualname not in self._db.queries:
+            raise AttributeError(f"no query {qualname!r}")
+        return partial(self._db.call, qualname)
+
+
+class ScopedDb:
+    """Yeko's queries called as the deployed application calls them.
+
+    ``db.<namespace>.<query>(**params)`` runs the query under the role its
+    header declares, one transaction per call:
+
+    - no ``-- role:``: as ``yeko_app`` inside ``for_school`` of the call's
+      ``school_id``. A query without that parameter reads only shared tables
+      (the tenant lint sees to it), so it runs scoped to a school that owns no
+      row, which proves it needs none;
+    - ``-- role: yeko_platform`` (or another role): as that role, unscoped;
+    - ``-- role: owner``: as the superuser that owns the schema.
+
+    Several calls in one transaction: ``with db.for_school(id) as tx``.
+    """
+
+    def __init__(self, databases: RoleDatabases) -> None:
+        self.databases = databases
+        self.queries = databases.queries
+        self.no_school = new_id()
+        """The school of calls that name none: one that owns no row."""
+
+    def __getattr__(self, namespace: str) -> QueryCalls:
+        if namespace.startswith("_") or namespace not in self.queries.namespaces:
+            raise AttributeError(f"no query file {namespace!r}")
+        return QueryCalls(self, namespace)
+
+    def call(self, qualname: str, /, **params: object) -> Any:
+        """Run *qualname* under its role (see the class)."""
+        query = self.queries[qualname]
+        role = role_of(query)
+        namespace, name = query.namespace, query.name
+        if role != APP_ROLE:
+            database = self.databases[role]
+            return getattr(getattr(database, namespace), name)(**params)
+        school_id = params.get("school_id", self.no_school)
+        with self.for_school(str(school_id)) as tx:
+            return getattr(getattr(tx, namespace), name)(**params)
+
+    def for_school(self, school_id: str) -> AbstractContextManager[Transaction]:
+        """One ``yeko_app`` transaction scoped to *school_id*."""
+        return self.databases[APP_ROLE].for_school(school_id)
+
+
+@pytest.fixture
+def db(databases: RoleDatabases) -> ScopedDb:
+    """Yeko's queries, each under its declared role (``yeko_app`` in ``for_school``).
+
+    The superuser connection (``pg``) is for fixtures and assertions only.
+    """
+    return ScopedDb(databases)
 
 
 AsyncScenario = Callable[[AsyncDatabase], Coroutine[Any, Any, Any]]
@@ -275,13 +390,15 @@ AsyncScenario = Callable[[AsyncDatabase], Coroutine[Any, Any, Any]]
 def run_async(
     database_url: str, bundled_queries: Registry
 ) -> Callable[[AsyncScenario], Any]:
-    """Run ``scenario(adb)`` with an ``AsyncDatabase`` under ``asyncio.run``."""
+    """Run ``scenario(adb)`` under ``asyncio.run``, *adb* an ``AsyncDatabase`` as
+    ``yeko_app`` (so the scenario scopes its calls with ``adb.for_school``)."""
 
     def run(scenario: AsyncScenario) -> Any:
         async def main() -> Any:
-            settings = Settings(strict_rows=True, min_size=1, max_size=4)
             async with AsyncDatabase(
-                database_url, queries=bundled_queries, settings=settings
+                role_url(database_url, APP_ROLE),
+                queries=bundled_queries,
+                settings=SETTINGS,
             ) as adb:
                 return await scenario(adb)
 

@@ -14,9 +14,8 @@ from typing import Any
 import msgspec
 import psycopg
 
-from tests.fix_domain import SchoolWorld, World, insert_row
+from tests.fix_domain import SchoolWorld, ScopedDb, World, insert_row
 from yeko_sql.bulk import columns_of
-from yeko_sql.database import Database
 from yeko_sql.domain.enrollments import EnrollmentInsert, EnrollmentStatus
 from yeko_sql.domain.payments import PaymentInsert
 
@@ -33,7 +32,7 @@ def class_students(school: SchoolWorld) -> dict[str, list[str]]:
 
 
 def enroll_all(
-    db: Database, school: SchoolWorld, status: EnrollmentStatus = "confirmed"
+    db: ScopedDb, school: SchoolWorld, status: EnrollmentStatus = "confirmed"
 ) -> int:
     """Enroll every student of *school* in its class with one bulk statement."""
     rows = [
@@ -89,7 +88,7 @@ def add_class(
 
 
 def pay(
-    db: Database, school: SchoolWorld, student_id: str, amount: str, **fields: Any
+    db: ScopedDb, school: SchoolWorld, student_id: str, amount: str, **fields: Any
 ) -> PaymentInsert:
     """Record one ledger row for *student_id* through create_payment."""
     row = PaymentInsert(

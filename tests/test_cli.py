@@ -1,33 +1,77 @@
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from tests.fix_sqlfiles import SqlDir
 from yeko_sql.cli import main
 
 
-def test_server_start_status_url_stop_through_the_cli(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+@pytest.fixture
+def cli_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The CLI's local server in a folder of its own; destroyed after the test."""
     parent = Path(tempfile.mkdtemp(prefix="yeko-cli-", dir="/dev/shm"))
     parent.chmod(0o755)  # the postgres user must reach the cluster when we are root
     root = parent / "pg"
     monkeypatch.setenv("YEKO_DEVSERVER_DIR", str(root))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
     try:
-        assert main(["server", "start"]) == 0
-        url = capsys.readouterr().out.strip()
-        assert url.startswith("postgresql://postgres@127.0.0.1:")
-        assert main(["server", "status"]) == 0
-        assert capsys.readouterr().out.startswith("running")
-        assert main(["server", "url", "--dbname", "yeko"]) == 0
-        assert capsys.readouterr().out.strip() == url.removesuffix("postgres") + "yeko"
-        assert main(["server", "stop"]) == 0
-        assert main(["server", "status"]) == 3
+        yield root
     finally:
         main(["server", "destroy"])
         parent.rmdir()  # destroy removed the cluster; its folder goes too
     assert not root.exists()
+
+
+def test_server_start_status_url_stop_through_the_cli(
+    cli_server: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["server", "start"]) == 0
+    url = capsys.readouterr().out.strip()
+    assert url.startswith("postgresql://postgres@127.0.0.1:")
+    assert main(["server", "status"]) == 0
+    assert capsys.readouterr().out.startswith("running")
+    assert main(["server", "url", "--owner", "--dbname", "postgres"]) == 0
+    assert capsys.readouterr().out.strip() == url
+    assert main(["server", "stop"]) == 0
+    assert main(["server", "status"]) == 3
+
+
+def test_server_url_hands_out_the_app_role_and_the_owner_only_when_asked(
+    cli_server: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["server", "start"]) == 0
+    owner = capsys.readouterr().out.strip()
+    assert main(["server", "url"]) == 0
+    out, err = capsys.readouterr()
+    app = out.strip()
+    assert app == owner.replace("//postgres@", "//yeko_app@").replace(
+        "/postgres", "/yeko"
+    )
+    assert "role 'yeko_app' does not exist yet; run 'yeko-sql migrate'" in err
+
+    assert main(["migrate"]) == 0  # the local server's yeko database, as its owner
+    capsys.readouterr()
+    assert main(["server", "url"]) == 0
+    assert capsys.readouterr() == (app + "\n", "")
+    with psycopg.connect(app) as conn:
+        row = conn.execute(
+            "SELECT current_user, row_security_active('students'),"
+            " (SELECT count(*) FROM students)"
+        ).fetchone()
+    assert row == ("yeko_app", True, 0)
+    assert main(["server", "url", "--owner"]) == 0
+    owner_yeko = capsys.readouterr().out.strip()
+    assert owner_yeko == owner.removesuffix("postgres") + "yeko"
+    with psycopg.connect(owner_yeko) as conn:
+        row = conn.execute(
+            "SELECT current_user, (SELECT count(*) FROM _yoyo_migration)"
+        ).fetchone()
+    assert row is not None
+    assert row[0] == "postgres"
+    assert row[1] > 40  # the owner migrated
 
 
 def test_list_shows_namespaces_queries_kinds_and_docs(

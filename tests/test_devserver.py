@@ -15,6 +15,7 @@ import pytest
 from yeko_sql import devserver
 from yeko_sql.devserver import DevServer, find_bindir
 from yeko_sql.errors import DevServerError
+from yeko_sql.serverurl import APP_ROLE, OWNER, role_url
 
 
 @pytest.fixture
@@ -40,6 +41,27 @@ def test_start_creates_a_cluster_with_monitoring_preloaded(server: DevServer) ->
     assert _query(url, "SHOW compute_query_id") == "on"
     assert _query(url, "SHOW auto_explain.log_min_duration") == "250ms"
     assert _query(url, "SHOW listen_addresses") == "127.0.0.1"
+
+
+def test_url_is_the_owners_unless_a_role_is_named(tmp_path: Path) -> None:
+    server = DevServer(tmp_path, port=5999)  # a URL needs no running server
+    assert server.url() == "postgresql://postgres@127.0.0.1:5999/postgres"
+    assert server.url("yeko", user="yeko_app") == (
+        "postgresql://yeko_app@127.0.0.1:5999/yeko"
+    )
+
+
+def test_role_url_swaps_the_user_and_drops_the_owners_password() -> None:
+    owner = "postgresql://postgres:secret@db.example:6432/yeko?sslmode=require"
+    params = psycopg.conninfo.conninfo_to_dict(role_url(owner, APP_ROLE))
+    assert params == {
+        "user": "yeko_app",
+        "host": "db.example",
+        "port": "6432",
+        "dbname": "yeko",
+        "sslmode": "require",
+    }
+    assert role_url(owner, OWNER) == owner
 
 
 def test_start_reuses_a_running_server(server: DevServer) -> None:

@@ -243,9 +243,17 @@ def test_every_school_owned_table_has_a_not_null_school_id_referencing_schools(
 def test_every_foreign_key_is_backed_by_an_index_that_leads_with_its_columns(
     pg: Conn,
 ) -> None:
+    """A tenant key (school_id, class_id) may be backed by an index on class_id:
+    a class's id implies its school, so that index finds the rows the check on
+    a class delete looks for, and a second index would only cost every insert."""
     foreign_keys = pg.execute(
         """
-        SELECT conrelid::regclass::text, conname, conkey::int[]
+        SELECT conrelid::regclass::text, conname,
+               array(SELECT k FROM unnest(conkey) AS k
+                     WHERE cardinality(conkey) = 1
+                        OR k <> (SELECT attnum FROM pg_attribute
+                                 WHERE attrelid = conrelid
+                                   AND attname = 'school_id'))::int[]
         FROM pg_constraint
         WHERE contype = 'f'
           AND connamespace = 'public'::regnamespace
@@ -270,6 +278,139 @@ def test_every_foreign_key_is_backed_by_an_index_that_leads_with_its_columns(
         )
     ]
     assert unbacked == []
+
+
+TENANT_KEYS = [
+    ("terms", "school_year_id", "school_years"),
+    ("classes", "school_year_id", "school_years"),
+    ("enrollments", "student_id", "students"),
+    ("enrollments", "class_id", "classes"),
+    ("enrollments", "school_year_id", "school_years"),
+    ("fee_structures", "school_year_id", "school_years"),
+    ("payments", "student_id", "students"),
+    ("payments", "school_year_id", "school_years"),
+    ("payments", "fee_structure_id", "fee_structures"),
+    ("marks", "student_id", "students"),
+    ("marks", "class_id", "classes"),
+    ("marks", "term_id", "terms"),
+]
+
+
+def test_every_foreign_key_between_school_owned_tables_carries_school_id(
+    pg: Conn,
+) -> None:
+    rows = pg.execute(
+        """
+        SELECT conrelid::regclass::text, confrelid::regclass::text,
+               array(SELECT attname FROM unnest(conkey) WITH ORDINALITY AS k (n, i)
+                     JOIN pg_attribute ON attrelid = conrelid AND attnum = k.n
+                     ORDER BY k.i),
+               array(SELECT attname FROM unnest(confkey) WITH ORDINALITY AS k (n, i)
+                     JOIN pg_attribute ON attrelid = confrelid AND attnum = k.n
+                     ORDER BY k.i),
+               convalidated
+        FROM pg_constraint
+        WHERE contype = 'f'
+          AND connamespace = 'public'::regnamespace
+          AND conrelid::regclass::text = ANY(%s)
+          AND confrelid::regclass::text = ANY(%s)
+        ORDER BY 1, 3
+        """,
+        [sorted(SCHOOL_TABLES), sorted(SCHOOL_TABLES)],
+    ).fetchall()
+    assert sorted(rows) == sorted(
+        (table, parent, ["school_id", column], ["school_id", "id"], True)
+        for table, column, parent in TENANT_KEYS
+    )
+
+
+def make_other_school(pg: Conn, ids: dict[str, str]) -> dict[str, str]:
+    """A second school beside ``make_world``'s, on the same catalog: a year, a
+    term, a class, a student and a fee, none clashing with the first's keys."""
+    school = insert(pg, "schools", name="College Voltaire", code=new_id())
+    year = insert(
+        pg,
+        "school_years",
+        school_id=school,
+        school_year_template_id=ids["school_year_templates"],
+        name="2025-2026",
+        starts_on="2025-09-01",
+        ends_on="2026-07-31",
+    )
+    return {
+        "schools": school,
+        "school_years": year,
+        "terms": insert(
+            pg,
+            "terms",
+            school_id=school,
+            school_year_id=year,
+            name="Deuxieme trimestre",
+            sort_order=2,
+            starts_on="2026-01-05",
+            ends_on="2026-03-27",
+        ),
+        "classes": insert(
+            pg,
+            "classes",
+            school_id=school,
+            school_year_id=year,
+            grade_id=ids["grades"],
+            name="Tle D2",
+        ),
+        "students": insert(
+            pg,
+            "students",
+            school_id=school,
+            matricule="98765432B",
+            first_name="Adjoua",
+            last_name="Kone",
+        ),
+        "fee_structures": insert(
+            pg,
+            "fee_structures",
+            school_id=school,
+            school_year_id=year,
+            grade_id=ids["grades"],
+            name="Inscription",
+            fee_type="registration",
+            amount="10000",
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "parent"),
+    TENANT_KEYS,
+    ids=[f"{table}.{column}" for table, column, _ in TENANT_KEYS],
+)
+def test_a_row_cannot_point_at_another_schools_row(
+    pg: Conn, table: str, column: str, parent: str
+) -> None:
+    """Not even as the owner, whom RLS does not hold: the key itself refuses."""
+    mine = make_world(pg)
+    theirs = make_other_school(pg, mine)
+    if table == "payments":  # append-only: a new row rather than an update
+        row: dict[str, object] = {
+            "school_id": mine["schools"],
+            "student_id": mine["students"],
+            "school_year_id": mine["school_years"],
+            "fee_structure_id": mine["fee_structures"],
+            "amount": "1000",
+            "method": "cash",
+        }
+        insert(pg, "payments", **row)  # every parent of its own school: accepted
+        row[column] = theirs[parent]
+        with pytest.raises(errors.ForeignKeyViolation) as caught, pg.transaction():
+            insert(pg, "payments", **row)
+    else:
+        query = sql.SQL("UPDATE {table} SET {column} = %s WHERE id = %s").format(
+            table=sql.Identifier(table), column=sql.Identifier(column)
+        )
+        pg.execute(query, [mine[parent], mine[table]])  # its own school: accepted
+        with pytest.raises(errors.ForeignKeyViolation) as caught, pg.transaction():
+            pg.execute(query, [theirs[parent], mine[table]])
+    assert caught.value.diag.constraint_name == f"{table}_school_id_{column}_fkey"
 
 
 def test_no_column_is_a_floating_point_or_money_type(pg: Conn) -> None:

@@ -2,16 +2,22 @@
 
 The application connects as ``yeko_app``: without ``yeko.school_id`` it sees no
 school-owned row, and ``Database.for_school(id)`` scopes one transaction to one
-school. ``yeko_analytics`` reads every school and writes nothing. The queries
-below forget the tenant filter on purpose: the policies must hold anyway.
+school. ``yeko_analytics`` reads every school and writes nothing;
+``yeko_platform`` runs the cross-school paths and reads no pupil's record. The
+tables force RLS, so even their owner is scoped inside ``for_school``, and the
+foreign keys carry ``school_id``, so no row points into another school. The
+queries below forget the tenant filter on purpose: the policies must hold anyway.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
+import msgspec
 import psycopg
 import pytest
 from psycopg import errors, sql
@@ -19,14 +25,19 @@ from psycopg import errors, sql
 from tests.fix_domain import World, new_id
 from tests.fix_sqlfiles import SqlDir
 from tests.test_schema import BOOKKEEPING_PREFIXES, GLOBAL_TABLES, SCHOOL_TABLES
+from yeko_sql import columns_of
 from yeko_sql.database import Database
 from yeko_sql.database_async import AsyncDatabase
+from yeko_sql.domain.jobs import JobInsert
+from yeko_sql.domain.schools import SchoolInsert, SchoolStatusCount
 from yeko_sql.loader import load_queries
 from yeko_sql.migrate import apply_migrations, rollback_migrations
 from yeko_sql.registry import Registry
+from yeko_sql.seed import seed_database
 from yeko_sql.settings import Settings
 
-APP, ANALYTICS = "yeko_app", "yeko_analytics"
+APP, ANALYTICS, PLATFORM = "yeko_app", "yeko_analytics", "yeko_platform"
+ROLES = [APP, ANALYTICS, PLATFORM]
 DOMAIN_TABLES = sorted(GLOBAL_TABLES | SCHOOL_TABLES)
 SCOPED_TABLES = sorted(SCHOOL_TABLES | {"schools", "jobs"})
 FIRST_TENANCY_MIGRATION = "0036_create-app-role"
@@ -144,18 +155,15 @@ def app_db(database_url: str, queries: Registry) -> Iterator[Database]:
 # -- the catalog -------------------------------------------------------------
 
 
-def test_the_app_and_analytics_roles_can_log_in_but_never_bypass_rls(
+def test_the_app_analytics_and_platform_roles_can_log_in_but_never_bypass_rls(
     pg: psycopg.Connection,
 ) -> None:
     rows = pg.execute(
         "SELECT rolname, rolcanlogin, rolsuper, rolbypassrls, rolcreaterole"
         " FROM pg_roles WHERE rolname = ANY(%s) ORDER BY rolname",
-        [[APP, ANALYTICS]],
+        [ROLES],
     ).fetchall()
-    assert rows == [
-        (ANALYTICS, True, False, False, False),
-        (APP, True, False, False, False),
-    ]
+    assert rows == [(role, True, False, False, False) for role in sorted(ROLES)]
 
 
 def test_the_tables_stay_owned_by_the_role_that_migrates(
@@ -168,7 +176,7 @@ def test_the_tables_stay_owned_by_the_role_that_migrates(
     assert owners == [(pg.info.user,)]
 
 
-def test_every_table_with_a_school_id_has_rls_and_a_scope_policy_for_the_app(
+def test_every_table_with_a_school_id_forces_rls_with_a_scope_policy_per_role(
     pg: psycopg.Connection,
 ) -> None:
     rows = pg.execute(
@@ -191,23 +199,39 @@ def test_every_table_with_a_school_id_has_rls_and_a_scope_policy_for_the_app(
         GROUP BY c.relname, c.relrowsecurity, c.relforcerowsecurity
         """
     ).fetchall()
-    policies = [f"analytics_read SELECT {ANALYTICS}", f"school_scope ALL {APP}"]
+    owner = pg.info.user
+    policies = [
+        f"analytics_read SELECT {ANALYTICS}",
+        f"owner_maintenance ALL {owner}",
+        f"school_scope ALL {APP}",
+    ]
+    platform = {
+        "schools": f"platform_access ALL {PLATFORM}",
+        "jobs": f"platform_access ALL {PLATFORM}",
+        "user_schools": f"platform_read SELECT {PLATFORM}",
+        "school_years": f"platform_read SELECT {PLATFORM}",
+    }
+    expected = {
+        table: sorted([*policies, platform[table]] if table in platform else policies)
+        for table in SCOPED_TABLES
+    }
     assert {table: rest for table, *rest in rows} == {
-        table: [True, False, policies] for table in SCOPED_TABLES
+        table: [True, True, expected[table]] for table in SCOPED_TABLES
     }
-    scopes = pg.execute(
-        "SELECT tablename, qual, with_check FROM pg_policies"
-        " WHERE %s::name = ANY(roles)",
-        [APP],
-    ).fetchall()
     setting = "NULLIF(current_setting('yeko.school_id'::text, true), ''::text)"
-    scoped = {
-        table for table, qual, check in scopes if qual == check and setting in qual
-    }
-    assert scoped == set(SCOPED_TABLES)
+    for role in (APP, owner):
+        scopes = pg.execute(
+            "SELECT tablename, qual, with_check FROM pg_policies"
+            " WHERE %s::name = ANY(roles)",
+            [role],
+        ).fetchall()
+        scoped = {
+            table for table, qual, check in scopes if qual == check and setting in qual
+        }
+        assert scoped == set(SCOPED_TABLES), role
 
 
-def test_the_app_gets_the_domain_tables_and_only_reads_and_appends_payments(
+def test_each_role_gets_only_the_grants_its_paths_need(
     pg: psycopg.Connection,
 ) -> None:
     def granted(role: str) -> dict[str, tuple[str, ...]]:
@@ -228,9 +252,17 @@ def test_the_app_gets_the_domain_tables_and_only_reads_and_appends_payments(
         "payments": ("INSERT", "SELECT")
     }
     assert granted(ANALYTICS) == dict.fromkeys(DOMAIN_TABLES, ("SELECT",))
+    # The cross-school paths only: no class, pupil, fee, payment or mark.
+    assert {table: p for table, p in granted(PLATFORM).items() if p} == {
+        "schools": ("INSERT", "SELECT", "UPDATE"),
+        "jobs": ("INSERT", "SELECT", "UPDATE"),
+        "users": ("SELECT",),
+        "user_schools": ("SELECT",),
+        "school_years": ("SELECT",),
+    }
 
 
-def test_neither_role_can_touch_the_migration_bookkeeping_or_create_tables(
+def test_no_role_can_touch_the_migration_bookkeeping_or_create_tables(
     pg: psycopg.Connection,
 ) -> None:
     rows = pg.execute(
@@ -242,7 +274,7 @@ def test_neither_role_can_touch_the_migration_bookkeeping_or_create_tables(
           AND c.relkind = 'r'
           AND r.rolname = ANY(%s)
         """,
-        [", ".join(PRIVILEGES), [APP, ANALYTICS]],
+        [", ".join(PRIVILEGES), ROLES],
     ).fetchall()
     bookkeeping = [(t, ok) for t, ok in rows if t.startswith(BOOKKEEPING_PREFIXES)]
     assert {"yeko_migration_checksums", "_yoyo_migration"} <= {
@@ -253,9 +285,9 @@ def test_neither_role_can_touch_the_migration_bookkeeping_or_create_tables(
         "SELECT r, has_schema_privilege(r, 'public', 'USAGE'),"
         " has_schema_privilege(r, 'public', 'CREATE')"
         " FROM unnest(%s::text[]) AS r ORDER BY r",
-        [[APP, ANALYTICS]],
+        [ROLES],
     ).fetchall()
-    assert schema == [(ANALYTICS, True, False), (APP, True, False)]
+    assert schema == [(role, True, False) for role in sorted(ROLES)]
 
 
 def test_every_sequence_of_the_schema_is_usable_by_the_app(
@@ -448,16 +480,23 @@ def test_the_async_twin_scopes_one_transaction_and_leaks_nothing(
     asyncio.run(scenario())
 
 
-def test_rls_does_not_stop_a_row_from_pointing_at_another_schools_row(
-    app_db: Database, world: World
+def test_a_scoped_row_cannot_point_at_another_schools_row(
+    app_db: Database, pg: psycopg.Connection, world: World
 ) -> None:
-    """Foreign-key checks bypass RLS: only composite (school_id, id) keys would
-    refuse this enrollment into another school's class (docs/tenancy.md)."""
+    """Foreign-key checks bypass RLS, so RLS alone let this enrollment into
+    another school's class through; the tenant key (school_id, class_id)
+    REFERENCES classes (school_id, id) refuses it."""
     mine, theirs = world.schools
-    with app_db.for_school(mine.school_id) as tx:
-        inserted = tx.execute(
-            "INSERT INTO enrollments (id, school_id, student_id, class_id,"
-            " school_year_id) VALUES ($1, $2, $3, $4, $5)",
+    enroll = (
+        "INSERT INTO enrollments (id, school_id, student_id, class_id,"
+        " school_year_id) VALUES ($1, $2, $3, $4, $5)"
+    )
+    with (
+        pytest.raises(errors.ForeignKeyViolation) as caught,
+        app_db.for_school(mine.school_id) as tx,
+    ):
+        tx.execute(
+            enroll,
             [
                 new_id(),
                 mine.school_id,
@@ -466,7 +505,11 @@ def test_rls_does_not_stop_a_row_from_pointing_at_another_schools_row(
                 mine.school_year_id,
             ],
         )
-    assert inserted == 1
+    assert caught.value.diag.constraint_name == "enrollments_school_id_class_id_fkey"
+    with app_db.for_school(mine.school_id) as tx:  # its own class: accepted
+        args = [mine.student_ids[0], mine.class_ids["6e A"], mine.school_year_id]
+        assert tx.execute(enroll, [new_id(), mine.school_id, *args]) == 1
+    assert count_rows(pg, "enrollments") == 1
 
 
 # -- the analytics role ------------------------------------------------------
@@ -506,6 +549,243 @@ def test_the_analytics_role_cannot_write(
         analytics.execute(statement)
 
 
+# -- the platform role --------------------------------------------------------
+
+# The cross-school paths (``-- role: yeko_platform``): each runs below as that role.
+PLATFORM_QUERIES = {
+    "jobs.claim_jobs",
+    "jobs.complete_jobs",
+    "jobs.count_jobs_by_status",
+    "jobs.enqueue_jobs",
+    "jobs.fail_jobs",
+    "jobs.get_job",
+    "jobs.requeue_stale_jobs",
+    "school_years.count_template_school_years",
+    "schools.create_school",
+    "schools.find_school_by_code",
+    "schools.list_school_status_counts",
+    "schools.list_schools",
+    "schools.upsert_schools",
+    "users.list_user_schools",
+}
+# What it never gets: the pupils, their classes, fees, money and marks.
+PUPIL_TABLES = [
+    "students",
+    "enrollments",
+    "payments",
+    "marks",
+    "classes",
+    "fee_structures",
+    "terms",
+]
+
+
+@pytest.fixture
+def platform(database_url: str, bundled_queries: Registry) -> Iterator[Database]:
+    """Yeko's queries as ``yeko_platform``, unscoped, one pooled connection."""
+    url = as_role(database_url, PLATFORM)
+    with Database(url, queries=bundled_queries, settings=SETTINGS) as db:
+        yield db
+
+
+def test_the_platform_queries_are_the_cross_school_ones_that_declare_the_role(
+    bundled_queries: Registry,
+) -> None:
+    declared = {q.qualname for q in bundled_queries if q.role == PLATFORM}
+    assert declared == PLATFORM_QUERIES
+    assert all("tenant" in bundled_queries[name].headers for name in declared)
+
+
+def test_the_platform_role_runs_every_cross_school_path(
+    platform: Database, pg: psycopg.Connection, full_world: World
+) -> None:
+    """Each platform query, as ``yeko_platform``, sees every school."""
+    mine, theirs = full_world.schools
+    both = {mine.school_id, theirs.school_id}
+    user = _row(pg, "users", email="awa.kone@example.org", full_name="Awa Kone")
+    for school_id in sorted(both):
+        _row(pg, "user_schools", user_id=user, school_id=school_id, role="teacher")
+    # The school picker at sign-in, before any school is chosen.
+    picker = platform.users.list_user_schools(user_id=user)
+    assert {school.school_id for school in picker} == both
+    # Schools: create, find by code, list, count, import.
+    new = SchoolInsert(name="College Nouveau", code="CN001")
+    created = platform.schools.create_school(**msgspec.structs.asdict(new))
+    assert platform.schools.find_school_by_code(code="CN001") == created
+    listed = platform.schools.list_schools(
+        status="active", search=None, page=1, page_size=10
+    )
+    assert {school.id for school in listed.items} == {*both, new.id}
+    assert platform.schools.list_school_status_counts() == [
+        SchoolStatusCount(status="active", total=3)
+    ]
+    rows = [SchoolInsert(name="Lycee Moderne 1 bis", code="LM001")]
+    fields = ["id", "name", "code", "city", "address", "phone", "email"]
+    assert platform.schools.upsert_schools(**columns_of(rows, fields)) == 1
+    count = platform.school_years.count_template_school_years
+    assert count(school_year_template_id=full_world.template_id) == 2
+    # The job worker, over the jobs of every school and of none.
+    jobs = [
+        JobInsert(kind="fees.remind", school_id=mine.school_id),
+        JobInsert(kind="fees.remind", school_id=theirs.school_id),
+        JobInsert(kind="catalog.refresh"),
+    ]
+    assert platform.jobs.enqueue_jobs(**columns_of(jobs)) == 3
+    pg.execute("UPDATE jobs SET run_after = now() - interval '1 minute'")
+    claimed = platform.jobs.claim_jobs(
+        worker="w1", kinds=["fees.remind", "catalog.refresh"], limit=10
+    )
+    assert {job.school_id for job in claimed} == {*both, None}
+    done, failed, stale = (job.id for job in claimed)
+    assert platform.jobs.complete_jobs(ids=[done], worker="w1") == 1
+    assert (
+        platform.jobs.fail_jobs(
+            ids=[failed],
+            errors=["timeout"],
+            worker="w1",
+            max_attempts=3,
+            backoff=timedelta(seconds=30),
+        )
+        == 1
+    )
+    requeue = platform.jobs.requeue_stale_jobs
+    assert requeue(max_attempts=3, stale=timedelta(0)) == 1
+    assert platform.jobs.get_job(id=stale).status == "queued"
+    by_status = platform.jobs.count_jobs_by_status()
+    assert by_status == {"done": 1, "queued": 5}  # full_world queued 3 of its own
+
+
+@pytest.mark.parametrize("table", PUPIL_TABLES)
+def test_the_platform_role_cannot_read_a_pupils_records(
+    database_url: str, full_world: World, table: str
+) -> None:
+    query = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))
+    with (
+        psycopg.connect(as_role(database_url, PLATFORM)) as platform,
+        pytest.raises(errors.InsufficientPrivilege, match="permission denied"),
+    ):
+        platform.execute(query)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "DELETE FROM schools",
+        "DELETE FROM jobs",
+        "UPDATE user_schools SET role = 'admin'",
+        "UPDATE school_years SET name = 'x'",
+        "UPDATE users SET full_name = 'x'",
+        "TRUNCATE jobs",
+    ],
+)
+def test_the_platform_role_changes_only_schools_and_jobs_and_deletes_nothing(
+    database_url: str, full_world: World, statement: str
+) -> None:
+    with (
+        psycopg.connect(as_role(database_url, PLATFORM)) as platform,
+        pytest.raises(errors.InsufficientPrivilege, match="permission denied"),
+    ):
+        platform.execute(statement)
+
+
+# -- an owner that is not a superuser ---------------------------------------
+
+OWNER = "yeko_test_owner"
+
+
+@pytest.fixture
+def owner_url(pg: psycopg.Connection, empty_database_url: str) -> str:
+    """An empty database owned, then migrated, by a role that is no superuser
+    and does not bypass RLS, as on a managed server. The cluster's roles exist
+    already (``pg``'s template made them), as a DBA would have created them."""
+    with psycopg.connect(empty_database_url, autocommit=True) as conn:
+        with contextlib.suppress(errors.DuplicateObject):  # made by an earlier test
+            conn.execute(
+                sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOBYPASSRLS").format(
+                    sql.Identifier(OWNER)
+                )
+            )
+        conn.execute(
+            sql.SQL("ALTER DATABASE {} OWNER TO {}").format(
+                sql.Identifier(conn.info.dbname), sql.Identifier(OWNER)
+            )
+        )
+    url = as_role(empty_database_url, OWNER)
+    apply_migrations(url)
+    return url
+
+
+def forced_tables(conn: psycopg.Connection[Any]) -> list[str]:
+    rows = conn.execute(
+        "SELECT relname FROM pg_class WHERE relforcerowsecurity ORDER BY relname"
+    ).fetchall()
+    return [name for (name,) in rows]
+
+
+def test_a_non_superuser_owner_migrates_and_seeds_every_school_outside_a_scope(
+    owner_url: str,
+) -> None:
+    report = seed_database(owner_url, size="tiny", progress=False)
+    with psycopg.connect(owner_url, autocommit=True) as owner:
+        row = owner.execute(
+            "SELECT rolsuper, rolbypassrls, row_security_active('students')"
+            " FROM pg_roles WHERE rolname = current_user"
+        ).fetchone()
+        assert row == (False, False, True)  # RLS applies to this owner
+        schools = owner.execute(
+            "SELECT count(DISTINCT school_id), count(*) FROM students"
+        ).fetchone()
+        assert schools == (2, report.counts["students"])
+        assert forced_tables(owner) == sorted(SCOPED_TABLES)  # forced again
+
+
+def test_inside_a_school_scope_even_the_owner_sees_and_writes_only_that_school(
+    owner_url: str, queries: Registry
+) -> None:
+    with psycopg.connect(owner_url, autocommit=True) as owner:
+        schools = [
+            _row(owner, "schools", name=f"Lycee {n}", code=f"LY{n}") for n in (1, 2)
+        ]
+        students = [
+            _row(
+                owner,
+                "students",
+                school_id=school_id,
+                matricule="M1",
+                first_name="Awa",
+                last_name="Kone",
+            )
+            for school_id in schools
+        ]
+    mine, theirs = schools
+    with Database(owner_url, queries=queries, settings=SETTINGS) as db:
+        assert db.tenancy.list_student_school_ids() == schools
+        with db.for_school(mine) as tx:
+            assert tx.tenancy.list_student_school_ids() == [mine]
+            assert tx.tenancy.count_student(id=students[1]) == 0
+            rename = tx.tenancy.update_student_first_name
+            assert rename(id=students[1], first_name="Eve") == 0
+        with (
+            pytest.raises(errors.InsufficientPrivilege, match="row-level security"),
+            db.for_school(mine) as tx,
+        ):
+            tx.tenancy.create_student(id=new_id(), school_id=theirs, matricule="M2")
+
+
+def test_forced_rls_locks_out_an_owner_without_its_policy(owner_url: str) -> None:
+    """owner_maintenance is what lets the owner in: FORCE applies to it."""
+    with psycopg.connect(owner_url) as owner:
+        school = _row(owner, "schools", name="Lycee", code="LY1")
+        owner.commit()
+        assert count_rows(owner, "schools") == 1
+        owner.execute("DROP POLICY owner_maintenance ON schools")
+        assert count_rows(owner, "schools") == 0
+        with pytest.raises(errors.InsufficientPrivilege, match="row-level security"):
+            _row(owner, "schools", name="Lycee 2", code="LY2")
+        owner.rollback()
+        assert count_rows(owner, "schools", school) == 1
+
+
 # -- the migrations ----------------------------------------------------------
 
 
@@ -528,17 +808,20 @@ def test_rolling_back_revokes_and_drops_the_policies_but_keeps_the_roles(
                        AND refobjid IN (SELECT oid FROM pg_roles
                                         WHERE rolname = ANY(%s))),
                     (SELECT count(*) FROM pg_class WHERE relrowsecurity),
+                    (SELECT count(*) FROM pg_class WHERE relforcerowsecurity),
                     (SELECT count(*) FROM pg_policy),
                     (SELECT count(*) FROM pg_roles WHERE rolname = ANY(%s))
                 """,
-                [[APP, ANALYTICS], [APP, ANALYTICS]],
+                [ROLES, ROLES],
             ).fetchone()
         assert row is not None
         return tuple(int(n) for n in row)
 
-    grants, rls, policies, roles = leftovers()
-    assert (rls, policies, roles) == (11, 22, 2)
+    grants, rls, forced, policies, roles = leftovers()
+    # school_scope and analytics_read on 11 tables, owner_maintenance on the
+    # same 11, platform_access and platform_read on 2 tables each.
+    assert (rls, forced, policies, roles) == (11, 11, 37, 3)
     assert grants > 0
     assert rollback_migrations(url, count=len(ours)) == list(reversed(ours))
-    assert leftovers() == (0, 0, 0, 2)
+    assert leftovers() == (0, 0, 0, 0, 3)
     assert apply_migrations(url) == ours

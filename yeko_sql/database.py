@@ -418,9 +418,11 @@ class Transaction(LazyNamespaces):
         conn.wait(savepoint(conn, name))
         try:
             yield self
-        except BaseException:
+        except BaseException as exc:
             if not self.ended and not is_broken(conn):
                 conn.wait(rollback_to(conn, name))
+            if isinstance(exc, psycopg.Rollback):
+                return
             raise
         conn.wait(release(self.live(), name))
 
@@ -609,13 +611,15 @@ class Database:
                     conn.wait(enter_school(conn, session, school_id))
                     tx.school_id = school_id
                 yield tx
-            except BaseException:
+            except BaseException as exc:
                 log.finished = True
                 if not is_broken(conn):
                     try:
                         conn.wait(end(conn, session, commit=False, dirty=False))
                     except Exception:
                         logger.warning("rollback failed on %s", conn, exc_info=True)
+                if isinstance(exc, psycopg.Rollback):
+                    return  # ``raise Rollback``: roll back quietly, as psycopg does
                 raise
             finally:
                 self._current.reset(token)

@@ -93,9 +93,11 @@ class AsyncTransaction(LazyNamespaces):
         await conn.wait(savepoint(conn, name))
         try:
             yield self
-        except BaseException:
+        except BaseException as exc:
             if not self.ended and not is_broken(conn):
                 await conn.wait(rollback_to(conn, name))
+            if isinstance(exc, psycopg.Rollback):
+                return
             raise
         await conn.wait(release(self.live(), name))
 
@@ -277,13 +279,15 @@ class AsyncDatabase:
                     await conn.wait(enter_school(conn, session, school_id))
                     tx.school_id = school_id
                 yield tx
-            except BaseException:
+            except BaseException as exc:
                 log.finished = True
                 if not is_broken(conn):
                     try:
                         await conn.wait(end(conn, session, commit=False, dirty=False))
                     except Exception:  # noqa: BLE001  (the first error matters)
                         logger.warning("rollback failed on %s", conn, exc_info=True)
+                if isinstance(exc, psycopg.Rollback):
+                    return  # ``raise Rollback``: roll back quietly, as psycopg does
                 raise
             finally:
                 self._current.reset(token)

@@ -4,14 +4,13 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from tests.fix_domain import World
+from tests.fix_domain import ScopedDb, World
 from tests.steps import class_students, enroll_all, pay
-from yeko_sql.database import Database
 from yeko_sql.errors import NoRowError
 
 
 @pytest.fixture
-def enrolled(db: Database, world: World) -> World:
+def enrolled(db: ScopedDb, world: World) -> World:
     """Both schools fully confirmed, then two of the first school's 6e A cancelled."""
     mine, theirs = world.schools
     enroll_all(db, mine)
@@ -28,7 +27,7 @@ def enrolled(db: Database, world: World) -> World:
 
 
 def test_enrollment_counts_have_grade_series_and_status_subtotals(
-    db: Database, enrolled: World
+    db: ScopedDb, enrolled: World
 ) -> None:
     school = enrolled.first
     rows = db.analytics.list_enrollment_counts(
@@ -61,7 +60,7 @@ def test_enrollment_counts_have_grade_series_and_status_subtotals(
 
 
 def test_year_fee_collection_sets_fees_due_against_the_ledger(
-    db: Database, enrolled: World
+    db: ScopedDb, enrolled: World
 ) -> None:
     mine, theirs = enrolled.schools
     args = {"school_id": mine.school_id, "school_year_id": mine.school_year_id}
@@ -91,7 +90,7 @@ def test_year_fee_collection_sets_fees_due_against_the_ledger(
 
 
 def test_class_fill_rates_divide_confirmed_by_capacity(
-    db: Database, enrolled: World, pg: psycopg.Connection
+    db: ScopedDb, enrolled: World, pg: psycopg.Connection
 ) -> None:
     school = enrolled.first
     pg.execute(
@@ -112,7 +111,7 @@ def test_class_fill_rates_divide_confirmed_by_capacity(
 
 
 def test_top_debtors_rank_by_outstanding_and_keep_ties(
-    db: Database, enrolled: World
+    db: ScopedDb, enrolled: World
 ) -> None:
     school = enrolled.first
     students = class_students(school)["5e A"]
@@ -138,7 +137,7 @@ def test_top_debtors_rank_by_outstanding_and_keep_ties(
 
 
 def test_payment_totals_group_by_local_day_or_month_with_a_running_net(
-    db: Database, enrolled: World
+    db: ScopedDb, enrolled: World
 ) -> None:
     mine, theirs = enrolled.schools
     late = datetime(2025, 9, 30, 23, 30, tzinfo=UTC)

@@ -1,11 +1,10 @@
-from tests.fix_domain import World
+from tests.fix_domain import ScopedDb, World
 from yeko_sql.bulk import columns_of
-from yeko_sql.database import Database
 from yeko_sql.ids import new_id
 
 
 def test_tracks_are_listed_found_by_code_and_looked_up(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     assert [t.code for t in db.catalog.list_tracks()] == ["PC", "SC"]
     found = db.catalog.find_track_by_code(code="SC")
@@ -17,7 +16,7 @@ def test_tracks_are_listed_found_by_code_and_looked_up(
 
 
 def test_grades_are_listed_in_order_per_track_and_looked_up(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     codes = [g.code for g in db.catalog.list_grades()]
     assert codes == ["6EME", "5EME", "4EME", "3EME", "2NDE", "1ERE", "TLE"]
@@ -34,7 +33,7 @@ def test_grades_are_listed_in_order_per_track_and_looked_up(
 
 
 def test_series_are_listed_per_track_found_by_code_and_looked_up(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     assert [s.code for s in db.catalog.list_series()] == ["A", "C", "D"]
     assert [
@@ -49,7 +48,7 @@ def test_series_are_listed_per_track_found_by_code_and_looked_up(
 
 
 def test_subjects_are_listed_by_name_found_and_looked_up(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     names = [s.name for s in db.catalog.list_subjects()]
     assert names == sorted(names)
@@ -63,7 +62,7 @@ def test_subjects_are_listed_by_name_found_and_looked_up(
 
 
 def test_upsert_tracks_and_series_insert_new_codes_and_count_changes(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     tracks = {
         "id": [new_id(), new_id()],
@@ -89,7 +88,7 @@ def test_upsert_tracks_and_series_insert_new_codes_and_count_changes(
 
 
 def test_upsert_grades_and_subjects_keep_ids_and_count_changes(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     grades = {
         "id": [new_id(), new_id()],
@@ -117,7 +116,7 @@ def test_upsert_grades_and_subjects_keep_ids_and_count_changes(
 
 
 def test_lookups_fed_back_to_the_upserts_change_nothing(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     assert db.catalog.upsert_tracks(**columns_of(db.catalog.lookup_tracks())) == 0
     assert db.catalog.upsert_grades(**columns_of(db.catalog.lookup_grades())) == 0

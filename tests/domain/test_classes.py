@@ -2,9 +2,8 @@ import msgspec
 import psycopg
 import pytest
 
-from tests.fix_domain import World, new_id
+from tests.fix_domain import ScopedDb, World, new_id
 from yeko_sql.bulk import columns_of
-from yeko_sql.database import Database
 from yeko_sql.domain.classes import SchoolClass, SchoolClassInsert
 from yeko_sql.domain.school_years import SchoolYear
 from yeko_sql.errors import NoRowError
@@ -38,7 +37,7 @@ def enroll(
         )
 
 
-def next_year(db: Database, world: World) -> SchoolYear:
+def next_year(db: ScopedDb, world: World) -> SchoolYear:
     year: SchoolYear = db.school_years.create_school_year(
         id=new_id(),
         school_id=world.first.school_id,
@@ -47,7 +46,7 @@ def next_year(db: Database, world: World) -> SchoolYear:
     return year
 
 
-def test_create_class_takes_a_school_class_insert(db: Database, world: World) -> None:
+def test_create_class_takes_a_school_class_insert(db: ScopedDb, world: World) -> None:
     insert = SchoolClassInsert(
         school_id=world.first.school_id,
         school_year_id=world.first.school_year_id,
@@ -62,7 +61,7 @@ def test_create_class_takes_a_school_class_insert(db: Database, world: World) ->
 
 
 def test_create_class_refuses_another_schools_year_and_a_taken_name(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     first, second = world.schools
     with pytest.raises(NoRowError):
@@ -90,7 +89,7 @@ def test_create_class_refuses_another_schools_year_and_a_taken_name(
 
 
 def test_get_and_find_class_do_not_leak_another_schools_class(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     first, second = world.schools
     class_id = first.class_ids["Tle C"]
@@ -112,7 +111,7 @@ def test_get_and_find_class_do_not_leak_another_schools_class(
 
 
 def test_list_school_classes_orders_by_grade_and_counts_confirmed_students(
-    db: Database, world: World, pg: psycopg.Connection
+    db: ScopedDb, world: World, pg: psycopg.Connection
 ) -> None:
     enroll(pg, world, "6e A", 7)
     enroll(pg, world, "Tle C", 3)
@@ -161,7 +160,7 @@ def test_list_school_classes_orders_by_grade_and_counts_confirmed_students(
 
 
 def test_capacity_and_name_updates_stay_in_the_school(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     first, second = world.schools
     mine = {"id": first.class_ids["6e A"], "school_id": first.school_id}
@@ -178,7 +177,7 @@ def test_capacity_and_name_updates_stay_in_the_school(
 
 
 def test_archive_classes_hides_them_from_the_active_list(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     first, second = world.schools
     ids = [first.class_ids["Tle A"], first.class_ids["Tle C"]]
@@ -198,7 +197,7 @@ def test_archive_classes_hides_them_from_the_active_list(
 
 
 def test_lookup_classes_preloads_a_years_classes_by_id(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     first, second = world.schools
     lookup = {
@@ -224,7 +223,7 @@ def test_lookup_classes_preloads_a_years_classes_by_id(
 
 
 def test_upsert_classes_inserts_and_updates_by_name_and_counts_changes(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     first = world.first
     year = {"school_id": first.school_id, "school_year_id": first.school_year_id}
@@ -249,7 +248,7 @@ def test_upsert_classes_inserts_and_updates_by_name_and_counts_changes(
 
 
 def test_upsert_classes_writes_nothing_into_another_schools_year(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     first, second = world.schools
     written = db.classes.upsert_classes(
@@ -271,7 +270,7 @@ def test_upsert_classes_writes_nothing_into_another_schools_year(
 
 
 def test_copy_classes_rolls_active_classes_into_the_next_year_once(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     first, second = world.schools
     year = next_year(db, world)

@@ -2,14 +2,13 @@ import psycopg
 import pytest
 from psycopg import RawCursor
 
-from tests.fix_domain import World
-from yeko_sql.database import Database
+from tests.fix_domain import ScopedDb, World
 from yeko_sql.ids import new_id
 
 KEY = "coefficient_templates_template_grade_series_subject_key"
 
 
-def explain(db: Database, pg: psycopg.Connection, name: str, **params: object) -> str:
+def explain(db: ScopedDb, pg: psycopg.Connection, name: str, **params: object) -> str:
     query = db.queries[name]
     pg.execute("SET enable_seqscan = off")  # the world's table is tiny
     rows = (
@@ -20,7 +19,7 @@ def explain(db: Database, pg: psycopg.Connection, name: str, **params: object) -
     return "\n".join(row[0] for row in rows)
 
 
-def series_weights(db: Database, world: World) -> int:
+def series_weights(db: ScopedDb, world: World) -> int:
     """Give Tle C its own weights for maths and physics; return rows written."""
     written: int = db.coefficients.upsert_coefficients(
         school_year_template_id=world.template_id,
@@ -34,7 +33,7 @@ def series_weights(db: Database, world: World) -> int:
 
 
 def test_find_coefficient_matches_a_null_series_and_a_given_one(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     key = {
         "school_year_template_id": world.template_id,
@@ -56,7 +55,7 @@ def test_find_coefficient_matches_a_null_series_and_a_given_one(
 
 
 def test_find_coefficient_is_an_index_scan_of_the_unique_key(
-    db: Database, world: World, pg: psycopg.Connection
+    db: ScopedDb, world: World, pg: psycopg.Connection
 ) -> None:
     plan = explain(
         db,
@@ -73,7 +72,7 @@ def test_find_coefficient_is_an_index_scan_of_the_unique_key(
 
 
 def test_lookup_coefficients_preloads_a_grade_and_series_into_a_dict(
-    db: Database, world: World, pg: psycopg.Connection
+    db: ScopedDb, world: World, pg: psycopg.Connection
 ) -> None:
     key = {
         "school_year_template_id": world.template_id,
@@ -100,7 +99,7 @@ def test_lookup_coefficients_preloads_a_grade_and_series_into_a_dict(
 
 
 def test_list_coefficients_orders_by_grade_series_and_subject(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     series_weights(db, world)
     grid = db.coefficients.list_coefficients(school_year_template_id=world.template_id)
@@ -124,7 +123,7 @@ def test_list_coefficients_orders_by_grade_series_and_subject(
     assert last[7:] == [("Tle", "C", "Mathematiques"), ("Tle", "C", "Physique-Chimie")]
 
 
-def test_copy_coefficients_copies_a_whole_year_once(db: Database, world: World) -> None:
+def test_copy_coefficients_copies_a_whole_year_once(db: ScopedDb, world: World) -> None:
     series_weights(db, world)
     copy = {
         "source_template_id": world.template_id,
@@ -145,7 +144,7 @@ def test_copy_coefficients_copies_a_whole_year_once(db: Database, world: World) 
 
 
 def test_copy_coefficients_keeps_what_the_target_already_has(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     db.coefficients.upsert_coefficients(
         school_year_template_id=world.next_template_id,
@@ -173,7 +172,7 @@ def test_copy_coefficients_keeps_what_the_target_already_has(
 
 
 def test_upsert_coefficients_treats_a_null_series_as_one_key_and_counts_changes(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     assert series_weights(db, world) == 2
     assert series_weights(db, world) == 0
@@ -195,7 +194,7 @@ def test_upsert_coefficients_treats_a_null_series_as_one_key_and_counts_changes(
     assert {c.subject_id: c.weight for c in weights}[world.subject_ids["MATH"]] == 3
 
 
-def test_delete_coefficients_removes_the_given_rows(db: Database, world: World) -> None:
+def test_delete_coefficients_removes_the_given_rows(db: ScopedDb, world: World) -> None:
     found = db.coefficients.find_coefficient(
         school_year_template_id=world.template_id,
         grade_id=world.grade_ids["6EME"],
@@ -208,7 +207,7 @@ def test_delete_coefficients_removes_the_given_rows(db: Database, world: World) 
 
 
 @pytest.mark.parametrize("weight", [0, -1])
-def test_a_weight_below_one_is_refused(db: Database, world: World, weight: int) -> None:
+def test_a_weight_below_one_is_refused(db: ScopedDb, world: World, weight: int) -> None:
     with pytest.raises(psycopg.errors.CheckViolation):
         db.coefficients.upsert_coefficients(
             school_year_template_id=world.template_id,

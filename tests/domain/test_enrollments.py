@@ -2,7 +2,7 @@ import msgspec
 import psycopg
 import pytest
 
-from tests.fix_domain import World, new_id
+from tests.fix_domain import ScopedDb, World, new_id
 from tests.steps import (
     ENROLLMENT_FIELDS,
     add_class,
@@ -12,7 +12,6 @@ from tests.steps import (
     walk,
 )
 from yeko_sql.bulk import columns_of
-from yeko_sql.database import Database
 from yeko_sql.domain.enrollments import EnrollmentInsert
 from yeko_sql.errors import NoRowError
 
@@ -27,7 +26,7 @@ def confirmed_per_student(pg: psycopg.Connection, year_id: str) -> dict[str, int
 
 
 def test_create_enrollment_takes_the_year_of_its_class_once_confirmed(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     school = world.first
     new, again = (
@@ -53,7 +52,7 @@ def test_create_enrollment_takes_the_year_of_its_class_once_confirmed(
 
 
 def test_enrollment_across_schools_is_refused_and_unknown_ids_are_not_found(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     mine, theirs = world.schools
     for student_id, class_id in (
@@ -73,7 +72,7 @@ def test_enrollment_across_schools_is_refused_and_unknown_ids_are_not_found(
 
 
 def test_insert_enrollments_binds_columns_of_inserts_and_skips_other_schools(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     mine, theirs = world.schools
     rows = [
@@ -94,7 +93,7 @@ def test_insert_enrollments_binds_columns_of_inserts_and_skips_other_schools(
 
 
 def test_confirm_and_cancel_change_only_this_schools_pending_rows(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     mine, theirs = world.schools
     enroll_all(db, mine, "pending")
@@ -119,7 +118,7 @@ def test_confirm_and_cancel_change_only_this_schools_pending_rows(
 
 
 def test_transfer_leaves_exactly_one_confirmed_enrollment_per_student_and_year(
-    db: Database, world: World, pg: psycopg.Connection
+    db: ScopedDb, world: World, pg: psycopg.Connection
 ) -> None:
     school, theirs = world.schools
     enroll_all(db, school)
@@ -162,7 +161,7 @@ def test_transfer_leaves_exactly_one_confirmed_enrollment_per_student_and_year(
 
 
 def test_reenrolling_a_grade_skips_withdrawn_students_and_is_idempotent(
-    db: Database, world: World, pg: psycopg.Connection
+    db: ScopedDb, world: World, pg: psycopg.Connection
 ) -> None:
     school, theirs = world.schools
     enroll_all(db, school)
@@ -200,7 +199,7 @@ def test_reenrolling_a_grade_skips_withdrawn_students_and_is_idempotent(
 
 
 def test_class_list_pages_by_name_and_reports_the_total_past_the_end(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     school = world.first
     enroll_all(db, school)
@@ -224,7 +223,7 @@ def test_class_list_pages_by_name_and_reports_the_total_past_the_end(
 
 
 def test_walking_keyset_pages_returns_every_enrollment_once_in_order(
-    db: Database, world: World, pg: psycopg.Connection
+    db: ScopedDb, world: World, pg: psycopg.Connection
 ) -> None:
     school = world.first
     enroll_all(db, school)
@@ -256,7 +255,7 @@ def test_walking_keyset_pages_returns_every_enrollment_once_in_order(
 
 
 def test_pending_queue_is_keyset_paged_and_scoped_to_the_school(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     mine, theirs = world.schools
     enroll_all(db, mine, "pending")
@@ -278,7 +277,7 @@ def test_pending_queue_is_keyset_paged_and_scoped_to_the_school(
 
 
 def test_lookup_class_enrollments_preloads_confirmed_students_by_class(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     mine, theirs = world.schools
     enroll_all(db, mine)

@@ -5,10 +5,9 @@ import msgspec
 import psycopg
 import pytest
 
-from tests.fix_domain import World
+from tests.fix_domain import ScopedDb, World
 from tests.steps import enroll_all
 from yeko_sql.bulk import columns_of
-from yeko_sql.database import Database
 from yeko_sql.domain.fees import FeeStructureInsert, FeeType
 from yeko_sql.errors import NoRowError
 
@@ -19,7 +18,7 @@ UPSERT_FIELDS = [
 ]
 
 
-def test_create_fee_structure_returns_the_row(db: Database, world: World) -> None:
+def test_create_fee_structure_returns_the_row(db: ScopedDb, world: World) -> None:
     school = world.first
     new = FeeStructureInsert(
         school_id=school.school_id,
@@ -39,7 +38,7 @@ def test_create_fee_structure_returns_the_row(db: Database, world: World) -> Non
     assert db.fees.get_fee_structure(id=new.id, school_id=school.school_id) == fee
 
 
-def test_a_fee_for_another_schools_year_is_refused(db: Database, world: World) -> None:
+def test_a_fee_for_another_schools_year_is_refused(db: ScopedDb, world: World) -> None:
     mine, theirs = world.schools
     new = FeeStructureInsert(
         school_id=mine.school_id,
@@ -58,7 +57,7 @@ def test_a_fee_for_another_schools_year_is_refused(db: Database, world: World) -
 
 
 def test_a_taken_fee_name_for_the_grade_raises_unique_violation(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     school = world.first
     new = FeeStructureInsert(
@@ -74,7 +73,7 @@ def test_a_taken_fee_name_for_the_grade_raises_unique_violation(
 
 
 def test_upsert_fee_structures_inserts_updates_and_skips_unchanged(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     school = world.first
 
@@ -117,7 +116,7 @@ def test_upsert_fee_structures_inserts_updates_and_skips_unchanged(
 
 
 def test_the_fee_schedule_lists_grades_in_order_and_lookup_preloads_it(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     school = world.first
     schedule = db.fees.list_fee_structures(
@@ -148,7 +147,7 @@ def test_the_fee_schedule_lists_grades_in_order_and_lookup_preloads_it(
 
 
 def test_a_student_owes_the_fees_of_its_confirmed_grade(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     school = world.first
     student_id = school.student_ids[0]

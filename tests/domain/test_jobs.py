@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
-from tests.fix_domain import World
+from tests.fix_domain import ScopedDb, World
 from yeko_sql.bulk import columns_of
 from yeko_sql.database import Database, Transaction
 from yeko_sql.domain.jobs import Job, JobInsert
@@ -15,7 +15,7 @@ from yeko_sql.worker import Worker
 LATER = datetime(2999, 1, 1, tzinfo=UTC)
 
 
-def enqueue(db: Database, *jobs: JobInsert) -> list[str]:
+def enqueue(db: ScopedDb, *jobs: JobInsert) -> list[str]:
     assert db.jobs.enqueue_jobs(**columns_of(list(jobs))) == len(jobs)
     return [job.id for job in jobs]
 
@@ -31,7 +31,7 @@ def backdate(pg: psycopg.Connection, ids: list[str], seconds: int) -> None:
 
 
 def test_enqueue_jobs_fills_defaults_and_skips_ids_already_queued(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     school = world.first.school_id
     jobs = [
@@ -54,13 +54,13 @@ def test_enqueue_jobs_fills_defaults_and_skips_ids_already_queued(
     assert db.jobs.enqueue_jobs(**columns_of(jobs)) == 0
 
 
-def test_get_job_of_an_unknown_id_raises(db: Database) -> None:
+def test_get_job_of_an_unknown_id_raises(db: ScopedDb) -> None:
     with pytest.raises(NoRowError):
         db.jobs.get_job(id="x" * 21)
 
 
 def test_claim_jobs_locks_due_jobs_of_the_kinds_asked_oldest_first(
-    db: Database, pg: psycopg.Connection
+    db: ScopedDb, pg: psycopg.Connection
 ) -> None:
     due = enqueue(db, *(JobInsert(kind="fees.remind") for _ in range(3)))
     backdate(pg, due, 60)
@@ -84,7 +84,7 @@ def test_claim_jobs_locks_due_jobs_of_the_kinds_asked_oldest_first(
     assert db.jobs.claim_jobs(worker="w2", kinds=["fees.remind"], limit=10) == []
 
 
-def test_complete_jobs_only_touches_jobs_the_worker_holds(db: Database) -> None:
+def test_complete_jobs_only_touches_jobs_the_worker_holds(db: ScopedDb) -> None:
     ids = enqueue(db, JobInsert(kind="fees.remind"), JobInsert(kind="fees.remind"))
     db.jobs.claim_jobs(worker="w1", kinds=["fees.remind"], limit=10)
     assert db.jobs.complete_jobs(ids=ids, worker="w2") == 0
@@ -94,7 +94,7 @@ def test_complete_jobs_only_touches_jobs_the_worker_holds(db: Database) -> None:
 
 
 def test_fail_jobs_requeues_with_backoff_then_fails_for_good(
-    db: Database, pg: psycopg.Connection
+    db: ScopedDb, pg: psycopg.Connection
 ) -> None:
     [job_id] = enqueue(db, JobInsert(kind="fees.remind"))
     db.jobs.claim_jobs(worker="w1", kinds=["fees.remind"], limit=1)
@@ -135,7 +135,7 @@ def test_fail_jobs_requeues_with_backoff_then_fails_for_good(
 
 
 def test_requeue_stale_jobs_gives_back_jobs_of_dead_workers(
-    db: Database, pg: psycopg.Connection
+    db: ScopedDb, pg: psycopg.Connection
 ) -> None:
     ids = enqueue(db, JobInsert(kind="fees.remind"), JobInsert(kind="fees.remind"))
     db.jobs.claim_jobs(worker="dead", kinds=["fees.remind"], limit=10)
@@ -155,7 +155,7 @@ def test_requeue_stale_jobs_gives_back_jobs_of_dead_workers(
 
 
 def test_list_school_jobs_pages_one_schools_jobs_newest_first(
-    db: Database, world: World, pg: psycopg.Connection
+    db: ScopedDb, world: World, pg: psycopg.Connection
 ) -> None:
     first, second = world.schools
     mine = enqueue(
@@ -184,7 +184,7 @@ def test_list_school_jobs_pages_one_schools_jobs_newest_first(
 
 
 def test_a_worker_round_commits_the_handlers_writes_with_the_completion(
-    db: Database, world: World, pg: psycopg.Connection
+    db: ScopedDb, platform_db: Database, world: World, pg: psycopg.Connection
 ) -> None:
     school = world.first.school_id
     ok, bad = enqueue(
@@ -206,7 +206,7 @@ def test_a_worker_round_commits_the_handlers_writes_with_the_completion(
         if not job.payload["name"]:
             raise ValueError("empty name")
 
-    worker = Worker(db, {"schools.rename": rename}, name="w1", max_attempts=1)
+    worker = Worker(platform_db, {"schools.rename": rename}, name="w1", max_attempts=1)
     report = worker.run_once()
 
     assert (report.done, report.failed, report.lost, report.claimed) == (
@@ -224,7 +224,7 @@ def test_a_worker_round_commits_the_handlers_writes_with_the_completion(
 
 
 def test_a_job_requeued_while_running_is_rolled_back_and_reported_lost(
-    db: Database, world: World, pg: psycopg.Connection
+    db: ScopedDb, platform_db: Database, world: World, pg: psycopg.Connection
 ) -> None:
     [job_id] = enqueue(
         db, JobInsert(kind="schools.rename", school_id=world.first.school_id)
@@ -238,7 +238,7 @@ def test_a_job_requeued_while_running_is_rolled_back_and_reported_lost(
             [job.id],
         )
 
-    report = Worker(db, {"schools.rename": stolen}, name="w1").run_once()
+    report = Worker(platform_db, {"schools.rename": stolen}, name="w1").run_once()
     assert report.lost == [job_id]
     assert pg.execute(
         "SELECT count(*) FROM schools WHERE name = 'lost'"
@@ -246,10 +246,10 @@ def test_a_job_requeued_while_running_is_rolled_back_and_reported_lost(
 
 
 def test_a_school_scoped_worker_claims_its_school_and_global_jobs(
-    db: Database, world: World
+    db: ScopedDb, app_db: Database, world: World
 ) -> None:
     first, second = world.schools
-    ids = enqueue(
+    mine, shared, _theirs = enqueue(
         db,
         JobInsert(kind="fees.remind", school_id=first.school_id),
         JobInsert(kind="fees.remind"),
@@ -257,17 +257,19 @@ def test_a_school_scoped_worker_claims_its_school_and_global_jobs(
     )
     seen: list[str] = []
     worker = Worker(
-        db,
+        app_db,
         {"fees.remind": lambda tx, job: seen.append(job.id)},
         school_id=first.school_id,
     )
     assert "fees.remind" in repr(worker)
-    # Connected as the superuser RLS does not filter: all three run, scoped or not.
-    assert worker.run_once().claimed == 3
-    assert sorted(seen) == sorted(ids)
+    # As yeko_app inside for_school, Row-Level Security hides the other school's job.
+    assert worker.run_once().claimed == 2
+    assert sorted(seen) == sorted([mine, shared])
 
 
-def test_concurrent_workers_never_claim_the_same_job(db: Database) -> None:
+def test_concurrent_workers_never_claim_the_same_job(
+    db: ScopedDb, platform_db: Database
+) -> None:
     ids = enqueue(db, *(JobInsert(kind="marks.recompute") for _ in range(200)))
     claimed: list[tuple[str, str]] = []
     start = threading.Barrier(4)
@@ -277,7 +279,7 @@ def test_concurrent_workers_never_claim_the_same_job(db: Database) -> None:
         claimed.append((job.id, job.locked_by or ""))
 
     def work(name: str) -> None:
-        worker = Worker(db, {"marks.recompute": handle}, name=name, batch=10)
+        worker = Worker(platform_db, {"marks.recompute": handle}, name=name, batch=10)
         start.wait()
         while worker.run_once().claimed:
             pass
@@ -295,12 +297,16 @@ def test_concurrent_workers_never_claim_the_same_job(db: Database) -> None:
     assert db.jobs.count_jobs_by_status() == {"done": 200}
 
 
-def test_run_loops_until_stopped_and_a_worker_needs_handlers(db: Database) -> None:
+def test_run_loops_until_stopped_and_a_worker_needs_handlers(
+    db: ScopedDb, platform_db: Database
+) -> None:
     enqueue(db, *(JobInsert(kind="fees.remind") for _ in range(3)))
-    worker = Worker(db, {"fees.remind": lambda tx, job: None}, batch=2, poll_interval=0)
+    worker = Worker(
+        platform_db, {"fees.remind": lambda tx, job: None}, batch=2, poll_interval=0
+    )
     stop = threading.Event()
     assert worker.run(stop, max_rounds=3) == 3
     stop.set()
     assert worker.run(stop) == 0
     with pytest.raises(ValueError, match="no handlers"):
-        Worker(db, {})
+        Worker(platform_db, {})

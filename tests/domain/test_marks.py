@@ -3,17 +3,16 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from tests.fix_domain import SchoolWorld, World, new_id
+from tests.fix_domain import SchoolWorld, ScopedDb, World, new_id
 from tests.steps import class_students, enroll_all
 from yeko_sql.bulk import columns_of
-from yeko_sql.database import Database
 from yeko_sql.domain.marks import MarkInsert
 from yeko_sql.errors import NoRowError
 
 MARK_FIELDS = [f for f in MarkInsert.__struct_fields__ if f != "school_id"]
 
 
-def record(db: Database, school: SchoolWorld, marks: list[MarkInsert]) -> int:
+def record(db: ScopedDb, school: SchoolWorld, marks: list[MarkInsert]) -> int:
     """Bind MarkInserts as the column arrays insert_marks takes."""
     return int(
         db.marks.insert_marks(
@@ -45,7 +44,7 @@ def mark(
 
 
 def test_insert_marks_skips_other_schools_and_retried_ids(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     mine, theirs = world.schools
     student = class_students(mine)["Tle C"][0]
@@ -72,7 +71,7 @@ def test_insert_marks_skips_other_schools_and_retried_ids(
         db.marks.get_mark(id=good.id, school_id=theirs.school_id)
 
 
-def test_a_mark_above_twenty_is_refused(db: Database, world: World) -> None:
+def test_a_mark_above_twenty_is_refused(db: ScopedDb, world: World) -> None:
     school = world.first
     with pytest.raises(psycopg.errors.CheckViolation):
         record(
@@ -92,7 +91,7 @@ def test_a_mark_above_twenty_is_refused(db: Database, world: World) -> None:
 
 
 def test_the_mark_sheet_lists_a_class_subject_and_term_by_name(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     school = world.first
     students = class_students(school)["Tle C"]
@@ -132,7 +131,7 @@ def test_the_mark_sheet_lists_a_class_subject_and_term_by_name(
 
 
 def test_a_corrected_or_deleted_mark_changes_only_in_its_school(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     mine, theirs = world.schools
     first = mark(world, mine, mine.student_ids[0], "MATH", "8", class_name="6e A")
@@ -158,7 +157,7 @@ def test_a_corrected_or_deleted_mark_changes_only_in_its_school(
 
 
 def test_the_report_card_weights_subject_averages_by_coefficient(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     school = world.first
     student = class_students(school)["Tle C"][0]
@@ -194,7 +193,7 @@ def test_the_report_card_weights_subject_averages_by_coefficient(
 
 
 def test_the_class_ranking_ranks_by_weighted_average_with_ties(
-    db: Database, world: World, pg: psycopg.Connection
+    db: ScopedDb, world: World, pg: psycopg.Connection
 ) -> None:
     school = world.first
     enroll_all(db, school)

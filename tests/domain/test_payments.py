@@ -7,10 +7,9 @@ import msgspec
 import psycopg
 import pytest
 
-from tests.fix_domain import AsyncScenario, SchoolWorld, World, new_id
+from tests.fix_domain import AsyncScenario, SchoolWorld, ScopedDb, World, new_id
 from tests.steps import class_students, enroll_all, pay, walk
 from yeko_sql.bulk import columns_of
-from yeko_sql.database import Database
 from yeko_sql.database_async import AsyncDatabase
 from yeko_sql.domain.payments import PaymentInsert
 from yeko_sql.errors import NoRowError
@@ -22,7 +21,7 @@ IMPORT_FIELDS = [f for f in PaymentInsert.__struct_fields__ if f != "school_id"]
 
 
 def import_payments(
-    db: Database, school: SchoolWorld, rows: list[PaymentInsert]
+    db: ScopedDb, school: SchoolWorld, rows: list[PaymentInsert]
 ) -> int:
     """Bind PaymentInserts as the column arrays insert_payments takes."""
     return int(
@@ -33,7 +32,7 @@ def import_payments(
 
 
 def test_create_payment_records_a_row_paid_now_by_default(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     school = world.first
     new = PaymentInsert(
@@ -65,7 +64,7 @@ def test_create_payment_records_a_row_paid_now_by_default(
     )
 
 
-def test_a_reused_reference_raises_unique_violation(db: Database, world: World) -> None:
+def test_a_reused_reference_raises_unique_violation(db: ScopedDb, world: World) -> None:
     school = world.first
     pay(db, school, school.student_ids[0], "100", method="card", reference="C-1")
     with pytest.raises(psycopg.errors.UniqueViolation):
@@ -73,7 +72,7 @@ def test_a_reused_reference_raises_unique_violation(db: Database, world: World) 
 
 
 def test_payments_for_another_schools_student_or_fee_are_refused(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     mine, theirs = world.schools
     with pytest.raises(NoRowError):
@@ -95,7 +94,7 @@ def test_payments_for_another_schools_student_or_fee_are_refused(
 
 
 def test_a_payment_never_changes_after_insert(
-    db: Database, world: World, pg: psycopg.Connection
+    db: ScopedDb, world: World, pg: psycopg.Connection
 ) -> None:
     school = world.first
     paid = pay(db, school, school.student_ids[0], "100", method="cash")
@@ -108,7 +107,7 @@ def test_a_payment_never_changes_after_insert(
 
 
 def test_a_rerun_import_inserts_nothing_and_references_dedupe(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     mine, theirs = world.schools
     rows = [
@@ -144,7 +143,7 @@ def test_a_rerun_import_inserts_nothing_and_references_dedupe(
 
 
 def test_the_balance_equals_the_sum_of_the_students_ledger(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     school = world.first
     enroll_all(db, school)
@@ -193,7 +192,7 @@ def test_the_balance_equals_the_sum_of_the_students_ledger(
 
 
 def test_walking_the_cash_journal_returns_every_row_once_in_order(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     mine, theirs = world.schools
     rows = [
@@ -237,7 +236,7 @@ def test_walking_the_cash_journal_returns_every_row_once_in_order(
 
 
 def test_class_outstanding_lists_what_each_student_still_owes(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     school = world.first
     enroll_all(db, school)
@@ -266,7 +265,7 @@ def test_class_outstanding_lists_what_each_student_still_owes(
 
 
 def test_the_async_database_reads_the_same_balance(
-    db: Database, world: World, run_async: Callable[[AsyncScenario], Any]
+    db: ScopedDb, world: World, run_async: Callable[[AsyncScenario], Any]
 ) -> None:
     school = world.first
     enroll_all(db, school)
@@ -278,6 +277,7 @@ def test_the_async_database_reads_the_same_balance(
     }
 
     async def scenario(adb: AsyncDatabase) -> Any:
-        return await adb.payments.get_student_balance(**args)
+        async with adb.for_school(school.school_id) as tx:
+            return await tx.payments.get_student_balance(**args)
 
     assert run_async(scenario) == db.payments.get_student_balance(**args)

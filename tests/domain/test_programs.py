@@ -2,9 +2,8 @@ import msgspec
 import psycopg
 import pytest
 
-from tests.fix_domain import World
+from tests.fix_domain import ScopedDb, World
 from yeko_sql.bulk import columns_of
-from yeko_sql.database import Database
 from yeko_sql.domain.programs import (
     ChapterSummary,
     ProgramTemplate,
@@ -15,7 +14,7 @@ from yeko_sql.ids import new_id
 
 
 def create(
-    db: Database, world: World, subject: str = "MATH", grade: str = "TLE"
+    db: ScopedDb, world: World, subject: str = "MATH", grade: str = "TLE"
 ) -> ProgramTemplate:
     insert = ProgramTemplateInsert(
         school_year_template_id=world.template_id,
@@ -41,7 +40,7 @@ def chapters(
 
 
 def test_create_program_template_makes_a_draft_once_per_subject_and_grade(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     program = create(db, world)
     assert program.status == "draft"
@@ -51,7 +50,7 @@ def test_create_program_template_makes_a_draft_once_per_subject_and_grade(
 
 
 def test_upsert_program_templates_binds_columns_of_inserts_by_natural_key(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     existing = create(db, world, "MATH")
     rows = [
@@ -75,7 +74,7 @@ def test_upsert_program_templates_binds_columns_of_inserts_by_natural_key(
 
 
 def test_get_program_template_nests_its_chapters_in_order(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     program = create(db, world)
     empty = db.programs.get_program_template(id=program.id)
@@ -101,7 +100,7 @@ def test_get_program_template_nests_its_chapters_in_order(
 
 
 def test_list_program_templates_gives_a_grades_programs_with_their_size(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     maths = create(db, world, "MATH")
     french = create(db, world, "FR")
@@ -127,7 +126,7 @@ def test_list_program_templates_gives_a_grades_programs_with_their_size(
 
 
 def test_upsert_chapters_updates_by_id_counts_changes_and_ignores_other_programs(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     maths, french = create(db, world, "MATH"), create(db, world, "FR")
     ids = [new_id(), new_id()]
@@ -168,7 +167,7 @@ def test_upsert_chapters_updates_by_id_counts_changes_and_ignores_other_programs
     )
 
 
-def test_delete_chapters_keeps_only_the_listed_ones(db: Database, world: World) -> None:
+def test_delete_chapters_keeps_only_the_listed_ones(db: ScopedDb, world: World) -> None:
     program = create(db, world)
     ids = [new_id() for _ in range(3)]
     db.programs.upsert_program_template_chapters(
@@ -195,7 +194,7 @@ def test_delete_chapters_keeps_only_the_listed_ones(db: Database, world: World) 
 
 
 def test_publish_and_archive_move_a_program_through_its_statuses(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     program = create(db, world)
     assert db.programs.publish_program_template(id=program.id) == 1

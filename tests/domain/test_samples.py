@@ -5,10 +5,9 @@ import msgspec
 import psycopg
 import pytest
 
-from tests.fix_domain import World
+from tests.fix_domain import ScopedDb, World
 from tests.steps import class_students, enroll_all, pay
 from yeko_sql.bulk import columns_of
-from yeko_sql.database import Database
 from yeko_sql.domain.marks import MarkInsert
 from yeko_sql.domain.payments import PaymentInsert
 from yeko_sql.domain.programs import ProgramTemplateInsert
@@ -23,7 +22,7 @@ INDEX_NAME = re.compile(r"\b[a-z0-9_]+_(?:idx|key|pkey)\b")
 
 
 @pytest.fixture
-def busy(db: Database, world: World) -> World:
+def busy(db: ScopedDb, world: World) -> World:
     """The world with a little of everything the samples look for."""
     for school in world.schools:
         enroll_all(db, school)
@@ -84,7 +83,7 @@ def busy(db: Database, world: World) -> World:
 
 
 def test_every_sample_picks_a_value_from_the_seeded_data(
-    busy: World, db: Database, bundled_queries: Registry
+    busy: World, db: ScopedDb, bundled_queries: Registry
 ) -> None:
     samples = bundled_queries.namespace(SAMPLES)
     picked = {name: getattr(db.samples, name)() for name in samples}

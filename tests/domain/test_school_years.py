@@ -3,15 +3,14 @@ from datetime import date
 import psycopg
 import pytest
 
-from tests.fix_domain import World
+from tests.fix_domain import ScopedDb, World
 from yeko_sql.bulk import columns_of
-from yeko_sql.database import Database
 from yeko_sql.domain.school_years import SchoolYear, TermInsert
 from yeko_sql.errors import NoRowError
 from yeko_sql.ids import new_id
 
 
-def next_year(db: Database, world: World) -> SchoolYear:
+def next_year(db: ScopedDb, world: World) -> SchoolYear:
     year: SchoolYear = db.school_years.create_school_year(
         id=new_id(),
         school_id=world.first.school_id,
@@ -20,8 +19,8 @@ def next_year(db: Database, world: World) -> SchoolYear:
     return year
 
 
-def switch(db: Database, school_id: str, year_id: str) -> SchoolYear:
-    with db.transaction() as tx:
+def switch(db: ScopedDb, school_id: str, year_id: str) -> SchoolYear:
+    with db.for_school(school_id) as tx:
         tx.school_years.close_active_school_year(school_id=school_id)
         year: SchoolYear = tx.school_years.activate_school_year(
             id=year_id, school_id=school_id
@@ -38,7 +37,7 @@ def active_years(pg: psycopg.Connection) -> dict[str, int]:
 
 
 def test_templates_are_listed_newest_first_and_found_by_name(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     templates = db.school_years.list_school_year_templates()
     assert [t.id for t in templates] == [world.next_template_id, world.template_id]
@@ -49,7 +48,7 @@ def test_templates_are_listed_newest_first_and_found_by_name(
 
 
 def test_create_school_year_copies_the_template_as_a_draft(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     year = next_year(db, world)
     assert (year.name, year.starts_on, year.ends_on, year.status) == (
@@ -65,7 +64,7 @@ def test_create_school_year_copies_the_template_as_a_draft(
 
 
 def test_create_school_year_refuses_an_unknown_template_and_a_second_copy(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     with pytest.raises(NoRowError):
         db.school_years.create_school_year(
@@ -79,7 +78,7 @@ def test_create_school_year_refuses_an_unknown_template_and_a_second_copy(
 
 
 def test_get_school_year_does_not_leak_another_schools_year(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     first, second = world.schools
     year = db.school_years.get_school_year(
@@ -93,7 +92,7 @@ def test_get_school_year_does_not_leak_another_schools_year(
 
 
 def test_list_school_years_gives_a_schools_years_newest_first(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     year = next_year(db, world)
     listed = db.school_years.list_school_years(school_id=world.first.school_id)
@@ -102,7 +101,7 @@ def test_list_school_years_gives_a_schools_years_newest_first(
 
 
 def test_switching_years_in_a_transaction_leaves_one_active_year_per_school(
-    db: Database, world: World, pg: psycopg.Connection
+    db: ScopedDb, world: World, pg: psycopg.Connection
 ) -> None:
     school_id = world.first.school_id
     year = next_year(db, world)
@@ -119,7 +118,7 @@ def test_switching_years_in_a_transaction_leaves_one_active_year_per_school(
 
 
 def test_activating_a_second_year_alone_is_refused_by_the_unique_index(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     year = next_year(db, world)
     with pytest.raises(psycopg.errors.UniqueViolation):
@@ -129,10 +128,10 @@ def test_activating_a_second_year_alone_is_refused_by_the_unique_index(
 
 
 def test_activating_an_unknown_or_foreign_year_rolls_the_switch_back(
-    db: Database, world: World, pg: psycopg.Connection
+    db: ScopedDb, world: World, pg: psycopg.Connection
 ) -> None:
     first, second = world.schools
-    with pytest.raises(NoRowError), db.transaction() as tx:
+    with pytest.raises(NoRowError), db.for_school(first.school_id) as tx:
         tx.school_years.close_active_school_year(school_id=first.school_id)
         tx.school_years.activate_school_year(
             id=second.school_year_id, school_id=first.school_id
@@ -174,7 +173,7 @@ def test_a_single_case_update_cannot_switch_years_when_it_meets_the_new_one_firs
 
 
 def test_close_school_year_closes_an_active_year_of_the_school_only(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     first, second = world.schools
     assert (
@@ -201,7 +200,7 @@ def test_close_school_year_closes_an_active_year_of_the_school_only(
 
 
 def test_list_school_year_terms_gives_the_terms_in_order(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     first, second = world.schools
     terms = db.school_years.list_school_year_terms(
@@ -218,7 +217,7 @@ def test_list_school_year_terms_gives_the_terms_in_order(
 
 
 def test_get_term_does_not_leak_another_schools_term(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     first, second = world.schools
     term = db.school_years.get_term(id=first.term_ids[1], school_id=first.school_id)
@@ -228,7 +227,7 @@ def test_get_term_does_not_leak_another_schools_term(
 
 
 def test_find_current_term_finds_the_term_containing_a_day_or_none_in_holidays(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     school_id = world.first.school_id
     for day, expected in (
@@ -250,7 +249,7 @@ def test_find_current_term_finds_the_term_containing_a_day_or_none_in_holidays(
 
 
 def test_upsert_terms_inserts_and_updates_by_position_and_counts_changes(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     first = world.first
     rows = [
@@ -284,7 +283,7 @@ def test_upsert_terms_inserts_and_updates_by_position_and_counts_changes(
 
 
 def test_upsert_terms_writes_nothing_into_another_schools_year(
-    db: Database, world: World, pg: psycopg.Connection
+    db: ScopedDb, world: World, pg: psycopg.Connection
 ) -> None:
     first, second = world.schools
     written = db.school_years.upsert_terms(

@@ -2,15 +2,14 @@ import msgspec
 import psycopg
 import pytest
 
-from tests.fix_domain import World
+from tests.fix_domain import ScopedDb, World
 from yeko_sql.bulk import columns_of
-from yeko_sql.database import Database
 from yeko_sql.domain.schools import School, SchoolInsert, SchoolStatusCount
 from yeko_sql.errors import NoRowError
 from yeko_sql.ids import new_id
 
 
-def create(db: Database, **fields: object) -> School:
+def create(db: ScopedDb, **fields: object) -> School:
     fields.setdefault("name", "College Moderne")
     fields.setdefault("code", "CM001")
     insert = msgspec.convert(fields, SchoolInsert)
@@ -18,7 +17,7 @@ def create(db: Database, **fields: object) -> School:
     return school
 
 
-def test_create_school_takes_a_school_insert_and_returns_the_row(db: Database) -> None:
+def test_create_school_takes_a_school_insert_and_returns_the_row(db: ScopedDb) -> None:
     school = create(db, code="CM001", city="Bouake", settings={"lang": "fr"})
     assert (school.code, school.city, school.status) == ("CM001", "Bouake", "active")
     assert school.settings == {"lang": "fr"}
@@ -26,18 +25,18 @@ def test_create_school_takes_a_school_insert_and_returns_the_row(db: Database) -
     assert db.schools.get_school(school_id=school.id) == school
 
 
-def test_a_taken_code_cannot_create_a_second_school(db: Database, world: World) -> None:
+def test_a_taken_code_cannot_create_a_second_school(db: ScopedDb, world: World) -> None:
     with pytest.raises(psycopg.errors.UniqueViolation):
         create(db, code="LM001")
 
 
-def test_get_school_raises_for_an_unknown_id(db: Database, world: World) -> None:
+def test_get_school_raises_for_an_unknown_id(db: ScopedDb, world: World) -> None:
     with pytest.raises(NoRowError):
         db.schools.get_school(school_id=new_id())
 
 
 def test_find_school_by_code_returns_the_school_or_none(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     found = db.schools.find_school_by_code(code="LM002")
     assert found is not None
@@ -46,7 +45,7 @@ def test_find_school_by_code_returns_the_school_or_none(
 
 
 def test_list_schools_pages_newest_first_and_searches_name_or_code(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     codes = [create(db, name=f"College {i}", code=f"CM{i:03d}").code for i in range(3)]
     page = db.schools.list_schools(status="active", search=None, page=1, page_size=2)
@@ -63,7 +62,7 @@ def test_list_schools_pages_newest_first_and_searches_name_or_code(
 
 
 def test_list_schools_sorts_by_name_or_code_when_asked(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     for name, code in (("Athenee", "ZZ001"), ("Zenith", "AA001")):
         create(db, name=name, code=code)
@@ -83,7 +82,7 @@ def test_list_schools_sorts_by_name_or_code_when_asked(
 
 
 def test_an_offset_past_the_end_still_reports_the_total(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     page = db.schools.list_schools(status="active", search=None, page=9, page_size=2)
     assert page.items == []
@@ -91,7 +90,7 @@ def test_an_offset_past_the_end_still_reports_the_total(
 
 
 def test_status_changes_and_archiving_move_a_school_between_lists(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     school_id = world.first.school_id
     assert db.schools.update_school_status(school_id=school_id, status="suspended") == 1
@@ -108,7 +107,7 @@ def test_status_changes_and_archiving_move_a_school_between_lists(
     ]
 
 
-def test_update_school_replaces_the_contact_fields(db: Database, world: World) -> None:
+def test_update_school_replaces_the_contact_fields(db: ScopedDb, world: World) -> None:
     school = db.schools.update_school(
         school_id=world.first.school_id,
         name="Lycee Classique",
@@ -126,7 +125,7 @@ def test_update_school_replaces_the_contact_fields(db: Database, world: World) -
     assert school.updated_at >= school.created_at
 
 
-def test_update_school_raises_for_an_unknown_id(db: Database, world: World) -> None:
+def test_update_school_raises_for_an_unknown_id(db: ScopedDb, world: World) -> None:
     with pytest.raises(NoRowError):
         db.schools.update_school(
             school_id=new_id(),
@@ -139,7 +138,7 @@ def test_update_school_raises_for_an_unknown_id(db: Database, world: World) -> N
 
 
 def test_settings_merge_top_level_keys_and_keep_the_others(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     school_id = world.first.school_id
     assert db.schools.get_school_settings(school_id=school_id).settings == {
@@ -162,13 +161,13 @@ def test_settings_merge_top_level_keys_and_keep_the_others(
     assert other.settings == {"lang": "fr"}
 
 
-def test_settings_of_an_unknown_school_raise(db: Database, world: World) -> None:
+def test_settings_of_an_unknown_school_raise(db: ScopedDb, world: World) -> None:
     with pytest.raises(NoRowError):
         db.schools.update_school_settings(school_id=new_id(), settings={"a": 1})
 
 
 def test_upsert_schools_inserts_new_codes_updates_known_ones_and_counts_changes(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     rows = [
         SchoolInsert(name="Lycee Moderne 1 bis", code="LM001", city="Abidjan"),

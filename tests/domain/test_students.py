@@ -4,9 +4,8 @@ import msgspec
 import psycopg
 import pytest
 
-from tests.fix_domain import World, new_id
+from tests.fix_domain import ScopedDb, World, new_id
 from yeko_sql.bulk import columns_of
-from yeko_sql.database import Database
 from yeko_sql.domain.students import StudentInsert, StudentSummary
 from yeko_sql.errors import NoRowError, ParameterError
 
@@ -34,7 +33,7 @@ def _enroll(pg: psycopg.Connection, world: World, student_id: str, status: str) 
 
 
 def test_create_student_returns_the_row_with_its_generated_full_name(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     new = StudentInsert(
         school_id=world.first.school_id,
@@ -53,7 +52,7 @@ def test_create_student_returns_the_row_with_its_generated_full_name(
     assert db.students.get_student(id=new.id, school_id=new.school_id) == student
 
 
-def test_a_taken_matricule_raises_unique_violation(db: Database, world: World) -> None:
+def test_a_taken_matricule_raises_unique_violation(db: ScopedDb, world: World) -> None:
     taken = StudentInsert(
         school_id=world.first.school_id,
         matricule="0100000X",
@@ -65,7 +64,7 @@ def test_a_taken_matricule_raises_unique_violation(db: Database, world: World) -
 
 
 def test_upsert_students_inserts_new_updates_changed_and_skips_unchanged(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     school_id = world.first.school_id
     rows = [
@@ -116,7 +115,7 @@ def test_upsert_students_inserts_new_updates_changed_and_skips_unchanged(
 
 
 def test_unknown_or_other_school_students_are_not_found(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     mine, theirs = world.schools
     with pytest.raises(NoRowError):
@@ -136,7 +135,7 @@ def test_unknown_or_other_school_students_are_not_found(
 
 
 def test_list_students_pages_by_name_and_filters_by_prefix(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     school_id = world.first.school_id
     first = db.students.list_students(
@@ -158,7 +157,7 @@ def test_list_students_pages_by_name_and_filters_by_prefix(
 
 
 def test_list_students_sorts_by_a_declared_order_only(
-    db: Database, world: World, pg: psycopg.Connection
+    db: ScopedDb, world: World, pg: psycopg.Connection
 ) -> None:
     school_id = world.first.school_id
     # Make creation order differ from name and matricule order.
@@ -192,7 +191,7 @@ def test_list_students_sorts_by_a_declared_order_only(
 
 
 def test_an_offset_past_the_end_still_reports_the_total(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     page = db.students.list_students(
         school_id=world.first.school_id, status=None, search=None, page=99, page_size=10
@@ -202,7 +201,7 @@ def test_an_offset_past_the_end_still_reports_the_total(
 
 
 def test_lookup_students_maps_matricules_to_ids_of_one_school(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     refs = db.students.lookup_students(
         school_id=world.first.school_id, matricules=["0100003X", "0200003X", "nope"]
@@ -211,7 +210,7 @@ def test_lookup_students_maps_matricules_to_ids_of_one_school(
 
 
 def test_profile_without_an_enrollment_has_none_columns(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     school = world.first
     profile = db.students.get_student_profile(
@@ -223,7 +222,7 @@ def test_profile_without_an_enrollment_has_none_columns(
 
 
 def test_profile_prefers_the_confirmed_enrollment_of_the_active_year(
-    db: Database, world: World, pg: psycopg.Connection
+    db: ScopedDb, world: World, pg: psycopg.Connection
 ) -> None:
     school = world.first
     student_id = school.student_ids[0]
@@ -241,7 +240,7 @@ def test_profile_prefers_the_confirmed_enrollment_of_the_active_year(
 
 
 def test_update_student_status_changes_only_this_schools_rows(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     mine, theirs = world.schools
     changed = db.students.update_student_status(
@@ -261,7 +260,7 @@ def test_update_student_status_changes_only_this_schools_rows(
 
 
 def test_withdraw_students_cancels_their_current_enrollments(
-    db: Database, world: World, pg: psycopg.Connection
+    db: ScopedDb, world: World, pg: psycopg.Connection
 ) -> None:
     school = world.first
     student_id = school.student_ids[0]

@@ -2,21 +2,20 @@ import msgspec
 import psycopg
 import pytest
 
-from tests.fix_domain import World
+from tests.fix_domain import ScopedDb, World
 from yeko_sql.bulk import columns_of
-from yeko_sql.database import Database
 from yeko_sql.domain.users import User, UserInsert
 from yeko_sql.errors import NoRowError
 from yeko_sql.ids import new_id
 
 
-def create(db: Database, email: str, full_name: str = "Kone Ibrahim") -> User:
+def create(db: ScopedDb, email: str, full_name: str = "Kone Ibrahim") -> User:
     insert = UserInsert(email=email, full_name=full_name)
     user: User = db.users.create_user(**msgspec.structs.asdict(insert))
     return user
 
 
-def test_create_user_stores_the_email_lower_case(db: Database) -> None:
+def test_create_user_stores_the_email_lower_case(db: ScopedDb) -> None:
     user = create(db, "Ibrahim.Kone@Yeko.CI")
     assert user.email == "ibrahim.kone@yeko.ci"
     assert user.status == "active"
@@ -24,7 +23,7 @@ def test_create_user_stores_the_email_lower_case(db: Database) -> None:
 
 
 def test_an_email_taken_in_another_case_cannot_create_a_second_user(
-    db: Database,
+    db: ScopedDb,
 ) -> None:
     create(db, "awa@yeko.ci")
     with pytest.raises(psycopg.errors.UniqueViolation):
@@ -32,7 +31,7 @@ def test_an_email_taken_in_another_case_cannot_create_a_second_user(
 
 
 def test_find_user_by_email_ignores_case_and_returns_none_when_unknown(
-    db: Database,
+    db: ScopedDb,
 ) -> None:
     user = create(db, "awa@yeko.ci")
     assert db.users.find_user_by_email(email="Awa@Yeko.ci") == user
@@ -41,7 +40,7 @@ def test_find_user_by_email_ignores_case_and_returns_none_when_unknown(
         db.users.get_user(id=new_id())
 
 
-def test_profile_and_status_updates_change_one_user(db: Database) -> None:
+def test_profile_and_status_updates_change_one_user(db: ScopedDb) -> None:
     user = create(db, "awa@yeko.ci")
     assert (
         db.users.update_user_profile(
@@ -61,7 +60,7 @@ def test_profile_and_status_updates_change_one_user(db: Database) -> None:
 
 
 def test_upsert_users_matches_emails_in_any_case_and_counts_changes(
-    db: Database,
+    db: ScopedDb,
 ) -> None:
     existing = create(db, "awa@yeko.ci", "Awa")
     rows = [
@@ -78,7 +77,7 @@ def test_upsert_users_matches_emails_in_any_case_and_counts_changes(
 
 
 def test_grant_membership_gives_one_role_per_school_and_changes_it(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     user = create(db, "awa@yeko.ci")
     school_id = world.first.school_id
@@ -97,7 +96,7 @@ def test_grant_membership_gives_one_role_per_school_and_changes_it(
 
 
 def test_update_membership_role_changes_members_only(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     user = create(db, "awa@yeko.ci")
     first, second = (s.school_id for s in world.schools)
@@ -124,7 +123,7 @@ def test_update_membership_role_changes_members_only(
 
 
 def test_delete_membership_revokes_one_school_and_keeps_the_user(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     user = create(db, "awa@yeko.ci")
     first, second = (s.school_id for s in world.schools)
@@ -141,7 +140,7 @@ def test_delete_membership_revokes_one_school_and_keeps_the_user(
 
 
 def test_list_user_schools_gives_each_school_with_its_role(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     user = create(db, "awa@yeko.ci")
     first, second = (s.school_id for s in world.schools)
@@ -160,7 +159,7 @@ def test_list_user_schools_gives_each_school_with_its_role(
 
 
 def test_list_school_users_pages_by_name_filters_role_and_search_and_stays_in_school(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     first, second = (s.school_id for s in world.schools)
     names = ["Yao Konan", "Bamba Awa", "Diallo Moussa"]
@@ -199,7 +198,7 @@ def test_list_school_users_pages_by_name_filters_role_and_search_and_stays_in_sc
 
 
 def test_upsert_memberships_counts_new_and_changed_roles_only(
-    db: Database, world: World
+    db: ScopedDb, world: World
 ) -> None:
     school_id = world.first.school_id
     users = [create(db, f"user{i}@yeko.ci") for i in range(2)]

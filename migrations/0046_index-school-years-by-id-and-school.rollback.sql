@@ -1,0 +1,3 @@
+-- Drop school_years_id_school_id_key.
+
+DROP INDEX CONCURRENTLY IF EXISTS school_years_id_school_id_key;
