@@ -42,7 +42,7 @@ DOMAIN_TABLES = sorted(GLOBAL_TABLES | SCHOOL_TABLES)
 SCOPED_TABLES = sorted(SCHOOL_TABLES | {"schools", "jobs"})
 FIRST_TENANCY_MIGRATION = "0036_create-app-role"
 PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES")
-SETTINGS = Settings(strict_rows=True, min_size=1, max_size=1)
+SETTINGS = Settings(min_size=1, max_size=1)
 
 QUERIES = """
 -- name: count_students :scalar
