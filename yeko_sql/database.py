@@ -632,5 +632,7 @@ class Database:
                 commit_note(exc, tx.outcome)
                 raise
         finally:
-            log.finish()
-            give_back(pool, conn)
+            try:
+                give_back(pool, conn)  # first: an interrupt in the log loses nothing
+            finally:
+                log.finish()

@@ -292,20 +292,8 @@ class AsyncDatabase:
             finally:
                 self._current.reset(token)
             log.finished = True
-            try:
-                await conn.wait(
-                    end(conn, session, commit=True, dirty=tx.dirty, outcome=tx.outcome)
-                )
-            except asyncio.CancelledError as exc:
-                if tx.outcome.committed:
-                    return  # it committed: that, not the late cancellation, is the news
-                commit_note(exc, tx.outcome)
-                raise
-            except BaseException as exc:
-                commit_note(exc, tx.outcome)
-                raise
+            await self._commit(tx)
         finally:
-            log.finish()
             try:
                 await give_back_async(pool, conn)
             except asyncio.CancelledError:
@@ -313,3 +301,22 @@ class AsyncDatabase:
                 # back all the same, and the commit is the news.
                 if not tx.outcome.committed:
                     raise
+            finally:
+                log.finish()
+
+    async def _commit(self, tx: AsyncTransaction) -> None:
+        """COMMIT; a cancellation that arrives once it went through is absorbed."""
+        conn = tx.connection
+        outcome = tx.outcome
+        try:
+            await conn.wait(
+                end(conn, self._session, commit=True, dirty=tx.dirty, outcome=outcome)
+            )
+        except asyncio.CancelledError as exc:
+            if outcome.committed:
+                return  # it committed: that, not the late cancellation, is the news
+            commit_note(exc, outcome)
+            raise
+        except BaseException as exc:
+            commit_note(exc, outcome)
+            raise

@@ -71,6 +71,7 @@ class LifoConnectionPool(ConnectionPool[Conn]):
         self._handing = threading.local()
         self._user_check = check
         super().__init__(conninfo, check=self._check_handing, **kwargs)
+        self._waiting: _Waiters = _Waiters(threading.get_ident)
 
     def _check_handing(self, conn: Conn) -> None:
         handing = self._handing
@@ -93,34 +94,93 @@ class LifoConnectionPool(ConnectionPool[Conn]):
         handing.conn = None
         try:
             conn = super().getconn(timeout)
-        except BaseException:
+        except BaseException as exc:
             lost, handing.conn = handing.conn, None
             if lost is not None:
                 give_back(self, lost)
+            if not isinstance(exc, Exception):  # psycopg_pool handles those
+                self._forsake_waiters(exc)
+            if self._waiting.owners:
+                self._waiting.forget(threading.get_ident())
             raise
         handing.conn = None
+        if self._waiting.owners:
+            self._waiting.forget(threading.get_ident())
         return conn
+
+    def _forsake_waiters(self, exc: BaseException) -> None:
+        """Mark this thread's queued waiters failed, so none is handed a connection.
+
+        psycopg_pool 3.3 marks a waiter failed on an ``Exception`` only: one
+        interrupted by ``KeyboardInterrupt`` stayed queued, looking alive,
+        and the next connection returned was handed to it and lost (949
+        dead waiters after 3 s of interrupts every 3 ms, the pool drained).
+        """
+        for waiter in self._waiting.of(threading.get_ident()):
+            with waiter._cond:
+                if waiter.conn is None:
+                    waiter.error = exc  # set() now passes it over
 
 
 def give_back(pool: ConnectionPool[Conn], conn: Conn) -> None:
     """``pool.putconn(conn)``, finished even if an interrupt lands inside it.
 
-    An interrupted ``putconn`` is run again in a thread of its own, where no
-    signal handler runs, unless the connection already reached the pool. One
-    case is left open: with several threads, an interrupt that lands just
-    after the connection was handed to a waiting thread, before that thread
-    holds it, returns it twice; psycopg_pool has no way to tell.
+    An interrupted ``putconn`` is finished by a thread of its own, where no
+    signal handler runs, unless the connection already reached the pool;
+    further interrupts while that thread starts only start another, which
+    finds the work done. One case is left open: with several threads, an
+    interrupt that lands just after the connection was handed to a waiting
+    thread, before that thread holds it, returns it twice; psycopg_pool has
+    no way to tell. Python can raise an interrupt at the entry of any
+    function, so no code of ours can close every window: this narrows them
+    to the instructions between a call's ``finally`` and this function.
     """
     try:
         pool.putconn(conn)
     except BaseException:
-        if _still_lent(pool, conn):
-            thread = threading.Thread(
-                target=_putconn_quietly, args=(pool, conn), daemon=True
-            )
-            thread.start()
-            thread.join()
+        _finish_return(pool, conn)
         raise
+
+
+class _Return:
+    """One interrupted return, finished exactly once by whichever thread runs."""
+
+    __slots__ = ("conn", "done", "lock", "pool", "started")
+
+    def __init__(self, pool: ConnectionPool[Conn], conn: Conn) -> None:
+        self.pool, self.conn = pool, conn
+        self.lock = threading.Lock()
+        self.started = threading.Event()
+        self.done = False
+
+    def run(self) -> None:
+        self.started.set()
+        with self.lock:
+            if self.done:
+                return
+            self.done = True
+            if _still_lent(self.pool, self.conn):
+                try:
+                    self.pool.putconn(self.conn)
+                except Exception:
+                    logger.warning(
+                        "returning %s to the pool failed", self.conn, exc_info=True
+                    )
+
+
+def _finish_return(pool: ConnectionPool[Conn], conn: Conn) -> None:
+    job = _Return(pool, conn)
+    while not job.started.is_set():
+        try:
+            threading.Thread(target=job.run, daemon=True).start()
+        except BaseException:  # noqa: BLE001, S112  (interrupted again: retry)
+            continue
+    while True:
+        try:
+            with job.lock:  # wait for the return to be done, interruptibly
+                return
+        except BaseException:  # noqa: BLE001, S112
+            continue
 
 
 def _still_lent(pool: ConnectionPool[Conn], conn: Conn) -> bool:
@@ -130,36 +190,35 @@ def _still_lent(pool: ConnectionPool[Conn], conn: Conn) -> bool:
         )
 
 
-def _putconn_quietly(pool: ConnectionPool[Conn], conn: Conn) -> None:
-    try:
-        pool.putconn(conn)
-    except Exception:
-        logger.warning("returning %s to the pool failed", conn, exc_info=True)
-
-
 class _Waiters(deque[Any]):
-    """psycopg_pool's queue of waiting clients, each tagged with its task."""
+    """psycopg_pool's queue of waiting clients, each tagged with its owner.
 
-    def __init__(self) -> None:
+    The owner is the asyncio task (or, for the sync pool, the thread) that
+    queued it, so an interrupted ``getconn`` can find its own waiter, queued
+    still or already handed a connection, until that ``getconn`` ends.
+    """
+
+    def __init__(self, owner: Callable[[], object]) -> None:
         super().__init__()
-        self.tasks: dict[int, object] = {}  # id(waiter) -> its task, while queued
+        self.owner = owner
+        self.owners: dict[int, tuple[Any, object]] = {}  # id -> (waiter, owner)
 
     def append(self, waiter: Any) -> None:
-        self.tasks[id(waiter)] = asyncio.current_task()
+        self.owners[id(waiter)] = (waiter, self.owner())
         super().append(waiter)
 
-    def popleft(self) -> Any:
-        waiter = super().popleft()
-        self.tasks.pop(id(waiter), None)
-        return waiter
-
     def clear(self) -> None:
-        self.tasks.clear()
+        self.owners.clear()
         super().clear()
 
-    def of_task(self, task: object) -> list[Any]:
-        """The queued waiters of *task*."""
-        return [w for w in self if self.tasks.get(id(w)) is task]
+    def of(self, owner: object) -> list[Any]:
+        """The waiters *owner* queued during its current ``getconn``."""
+        return [w for w, o in self.owners.values() if o == owner]
+
+    def forget(self, owner: object) -> None:
+        """*owner*'s ``getconn`` has ended: drop its waiters."""
+        for key in [k for k, (_, o) in self.owners.items() if o == owner]:
+            del self.owners[key]
 
 
 class AsyncLifoConnectionPool(AsyncConnectionPool[AsyncConn]):
@@ -175,17 +234,22 @@ class AsyncLifoConnectionPool(AsyncConnectionPool[AsyncConn]):
 
     def __init__(self, conninfo: str = "", **kwargs: Any) -> None:
         super().__init__(conninfo, **kwargs)
-        self._waiting: _Waiters = _Waiters()
+        self._waiting: _Waiters = _Waiters(asyncio.current_task)
 
     async def getconn(self, timeout: float | None = None) -> AsyncConn:
         """``AsyncConnectionPool.getconn``, whose cancellation loses nothing."""
         try:
-            return await super().getconn(timeout)
+            conn = await super().getconn(timeout)
         except asyncio.CancelledError as exc:
-            for waiter in self._waiting.of_task(asyncio.current_task()):
+            task = asyncio.current_task()
+            for waiter in self._waiting.of(task):
                 if not waiter.conn:
                     waiter.error = exc  # set() now passes it over
+            self._waiting.forget(task)
             raise
+        if self._waiting.owners:
+            self._waiting.forget(asyncio.current_task())
+        return conn
 
     async def _get_ready_connection(self, timeout: float | None) -> AsyncConn | None:
         if not self._pool or (timeout is not None and timeout <= 0.0):
