@@ -188,10 +188,11 @@ def _literal_test(name: str, allowed: frozenset[object], env: dict[str, Any]) ->
 
     Up to ``_CHAIN_MAX`` values it is a chain of ``!=`` (specialized compares
     that reject on length: a fresh string from libpq is never hashed), else a
-    ``frozenset`` membership test. Values are str, int or None (what msgspec
-    allows in a Literal), so ``repr`` writes them as Python literals.
+    ``frozenset`` membership test. Chained values are str, int or None (what
+    msgspec allows in a Literal), so ``repr`` writes them as Python literals.
     """
-    if len(allowed) <= _CHAIN_MAX:
+    literals = all(v is None or type(v) in (str, int) for v in allowed)
+    if literals and len(allowed) <= _CHAIN_MAX:
         values = sorted(allowed, key=lambda v: (v is None, repr(v)))
         return "(" + " and ".join(
             f"{name} is not None" if v is None else f"{name} != {v!r}" for v in values
@@ -251,7 +252,7 @@ def _compile_maker(
     lines.append(f"    return S({', '.join(args)})")
     # Generated code calls the constructor with literal keywords: the only way
     # to reach kw_only Structs without a dict per row (measured 4x faster), and
-    # its tests are plain bytecode (an identity or set test per checked column).
+    # its tests are plain bytecode (an identity test or compares per checked column).
     code = compile("\n".join(lines) + "\n", f"<row maker of {label}>", "exec")
     exec(code, env)  # noqa: S102  (source built above from field names and indexes)
     maker: RowMaker = env["make"]
