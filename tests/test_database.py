@@ -241,7 +241,7 @@ def test_a_column_that_does_not_fit_its_field_names_query_column_and_field(
     with pytest.raises(RowDecodeError, match=r"Number\.label has no column"):
         db.things.get_missing_column()
     with pytest.raises(RowDecodeError) as null:
-        db.things.get_null_label()  # strict rows in the test suite
+        db.things.get_null_label()  # checked on the default row path too
     assert (null.value.column, null.value.field) == ("label", "label")
 
 
