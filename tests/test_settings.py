@@ -34,3 +34,16 @@ def test_from_env_names_the_variable_that_does_not_parse() -> None:
     with pytest.raises(ValueError, match="YEKO_SQL_") as caught:
         Settings.from_env({"YEKO_SQL_MAX_SIZE": "many"})
     assert "max_size" in str(caught.value)
+
+
+def test_the_pooler_mode_comes_from_the_environment_too() -> None:
+    assert Settings.from_env({"YEKO_SQL_POOLER": "transaction"}).pooler == "transaction"
+    assert Settings.from_env({}).pooler is None
+    with pytest.raises(ValueError, match=r"\$\.pooler"):
+        Settings.from_env({"YEKO_SQL_POOLER": "statement"})
+
+
+def test_connections_get_keepalives_and_a_user_timeout_by_default() -> None:
+    options = Settings().connection_options()
+    assert options["keepalives"] == 1
+    assert options["tcp_user_timeout"] == 30_000
