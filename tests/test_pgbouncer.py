@@ -14,6 +14,7 @@ may only be one that names the ``pooler`` setting.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import multiprocessing
 import time
@@ -30,6 +31,7 @@ from tests.fix_domain import World
 from tests.fix_pgbouncer import PgBouncer
 from tests.fix_sqlfiles import SqlDir
 from yeko_sql.database import Database
+from yeko_sql.database_async import AsyncDatabase
 from yeko_sql.loader import load_queries
 from yeko_sql.settings import Settings
 
@@ -350,3 +352,42 @@ def test_for_school_scopes_rows_to_one_school_through_pgbouncer(
                 ).fetchone()
             assert row is not None
             assert (row[0] or "", row[1]) == ("", 0)
+
+
+def test_asyncio_tasks_behind_pgbouncer_only_ever_get_their_own_results(
+    pgbouncer: PgBouncer,
+    database_url: str,
+    pooled_sql: Path,
+    world: World,
+    pgbouncer_figures: Callable[[str], None],
+) -> None:
+    """AsyncDatabase twins the sync path: two pools (two clients), mixed calls."""
+    url = pgbouncer.url(psycopg.conninfo.make_conninfo(database_url, user="yeko_app"))
+    queries = load_queries(pooled_sql)
+    school = world.first.school_id
+
+    async def client(tag: str, stop: float) -> tuple[int, int]:
+        calls = wrong = 0
+        settings = Settings(**POOL, **TRANSACTION)
+        async with AsyncDatabase(url, queries=queries, settings=settings) as adb:
+            read = adb.pooled.read_a if tag == "A" else adb.pooled.read_b
+            while time.monotonic() < stop:
+                n = calls
+                row = await read(n=n)
+                async with adb.for_school(school) as tx:
+                    scoped = await tx.pooled.list_student_school_ids()
+                calls += 1
+                wrong += (row.tag, row.n) != (tag, n) or scoped != [school]
+        return calls, wrong
+
+    async def main() -> list[tuple[int, int]]:
+        stop = time.monotonic() + 2.0
+        return list(await asyncio.gather(client("A", stop), client("B", stop)))
+
+    results = asyncio.run(main())
+    pgbouncer_figures(
+        "asyncio, pooler=transaction: "
+        + ", ".join(f"{calls} calls, {wrong} wrong" for calls, wrong in results)
+    )
+    assert all(calls > 50 for calls, _ in results)
+    assert [wrong for _, wrong in results] == [0, 0]
