@@ -7,9 +7,9 @@ rolls back on any exception. A ``transaction()`` or ``for_school()`` opened
 inside another one (in the same thread or task) is a savepoint of it, on the
 same connection; ``tx.transaction()`` is one explicitly.
 
-A connection always goes back to the pool: a caller interrupted while
-borrowing or returning it (``KeyboardInterrupt``, an asyncio cancellation)
-costs the pool nothing (``lifo.give_back``).
+A caller cancelled while borrowing, using or returning a connection costs
+the pool nothing; an interrupt (``KeyboardInterrupt``) is covered where
+psycopg_pool leaves it open (``lifo``), as far as Python code can be.
 """
 
 from __future__ import annotations
@@ -21,9 +21,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from functools import partial
 from typing import Any, Protocol
-from weakref import WeakSet
 
 import psycopg
 from psycopg import RawCursor
@@ -48,10 +46,9 @@ from yeko_sql.scope import (
     release,
     rollback_to,
     savepoint,
-    set_configs,
 )
 from yeko_sql.settings import Settings
-from yeko_sql.statements import prepare_on
+from yeko_sql.statements import prepare_on, was_reset
 from yeko_sql.streams import stream
 
 __all__ = ["Database", "QueryNamespace", "Transaction"]
@@ -102,45 +99,40 @@ AnyConn = psycopg.Connection[Any] | psycopg.AsyncConnection[Any]
 class Sessions:
     """What both twins do to every pooled connection, worked out once.
 
-    ``configure`` (a new connection) prepares named queries as the settings
-    say and, unless behind a transaction pooler, sets the session settings.
-    ``stale`` tells a connection whose session was reset under it
-    (``DISCARD ALL``: the server forgot yeko's statements, or
+    ``prepare`` (a new connection) sets up named queries as the settings
+    say; ``Session.setup_sql``, unless behind a transaction pooler, sets the
+    session settings. ``stale`` tells a connection whose session was reset
+    under it (``DISCARD ALL``: the server forgot yeko's statements, or
     ``application_name`` changed), so the pool's check configures it again.
     """
 
-    __slots__ = ("application_name", "reset", "session", "settings", "setup_sql")
+    __slots__ = ("application_name", "session", "settings", "setup_sql")
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.session = Session(settings)
-        self.setup_sql = (
-            None if self.session.pooled else set_configs(settings, local=False)
-        )
+        self.setup_sql = self.session.setup_sql
         self.application_name = settings.application_name.encode()
-        self.reset: WeakSet[Any] = WeakSet()  # pgconns to configure again
 
     def prepare(self, conn: AnyConn) -> None:
         """Set up *conn*'s prepared statements (no round trip)."""
-        threshold = self.settings.prepare_threshold
         prepare_on(
             conn,
             # Behind a transaction pooler a statement prepared in one
             # transaction may be missing in the next: run them unnamed.
-            threshold=None if self.session.pooled else threshold,
+            threshold=None if self.session.pooled else self.settings.prepare_threshold,
             limit=self.settings.prepared_max,
-            on_reset=partial(self.reset.add, conn.pgconn),
         )
 
     def stale(self, conn: AnyConn) -> bool:
         """Whether *conn*'s session settings must be set again."""
         if self.setup_sql is None:
             return False
-        pgconn = conn.pgconn
-        if pgconn in self.reset:
-            self.reset.discard(pgconn)
+        if was_reset(conn):
             return True
-        return pgconn.parameter_status(b"application_name") != self.application_name
+        return (
+            conn.pgconn.parameter_status(b"application_name") != self.application_name
+        )
 
 
 def socket_is_healthy(conn: AnyConn) -> None:

@@ -102,10 +102,6 @@ class AsyncTransaction(LazyNamespaces):
         await conn.wait(release(self.live(), name))
 
 
-async def _check(conn: psycopg.AsyncConnection[Any]) -> None:
-    socket_is_healthy(conn)  # non-blocking: no await needed
-
-
 class AsyncDatabase:
     """Owns one asyncio connection pool; queries are ``await adb.<ns>.<query>(...)``.
 

@@ -54,10 +54,6 @@ _TIMEOUT_RESTORE = (
 )
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _camel(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_")) + "Row"
 
@@ -184,8 +180,8 @@ class Runner:
         if (
             not isinstance(page, int)
             or not isinstance(page_size, int)
-            or not _is_int(page)
-            or not _is_int(page_size)
+            or isinstance(page, bool)
+            or isinstance(page_size, bool)
         ):
             raise ParameterError(
                 self.qualname,
@@ -212,7 +208,7 @@ class Runner:
         limit = kwargs.get("limit")
         if (
             not isinstance(limit, int)
-            or not _is_int(limit)
+            or isinstance(limit, bool)
             or not 1 <= limit <= MAX_KEYSET_LIMIT
         ):
             raise ParameterError(

@@ -55,10 +55,11 @@ AsyncConn = psycopg.AsyncConnection[Any]
 class LifoConnectionPool(ConnectionPool[Conn]):
     """A ``ConnectionPool`` whose next connection is the one returned last.
 
-    ``getconn`` never loses a connection to an interrupt: until the caller
-    has it, the connection taken off the stack is remembered per thread
-    (``_handing``) and put back if ``getconn`` raises. While the pool's own
-    check runs, psycopg_pool puts it back itself, so it is forgotten then.
+    ``getconn`` does not lose a connection to an interrupt where psycopg_pool
+    leaves it open: until the caller has it, the connection taken off the
+    stack is remembered per thread (``_handing``) and put back if ``getconn``
+    raises. While the pool's own check runs, psycopg_pool puts it back
+    itself, so it is forgotten then.
     """
 
     def __init__(

@@ -85,19 +85,20 @@ def set_configs(settings: Settings, *, local: bool) -> bytes:
 class Session:
     """How one database's connections begin, end and scope transactions."""
 
-    __slots__ = ("begin_sql", "pooled", "reset_sql", "scoped_tables")
+    __slots__ = ("begin_sql", "pooled", "reset_sql", "scoped_tables", "setup_sql")
 
     def __init__(self, settings: Settings) -> None:
         self.pooled = settings.pooler == "transaction"
         # Behind a transaction pooler nothing may stay on the session, so the
-        # settings go with every transaction; otherwise configure() set them
-        # once per connection and RESET ALL must put them back.
+        # settings go with every transaction; otherwise each new connection
+        # runs setup_sql once, and RESET ALL must put them back.
         self.begin_sql = (
             b"BEGIN; " + set_configs(settings, local=True) if self.pooled else b"BEGIN"
         )
+        self.setup_sql = None if self.pooled else set_configs(settings, local=False)
         self.reset_sql = _RESET
-        if not self.pooled:
-            self.reset_sql += b"; " + set_configs(settings, local=False)
+        if self.setup_sql is not None:
+            self.reset_sql += b"; " + self.setup_sql
         self.scoped_tables: list[int] | None = None
 
 

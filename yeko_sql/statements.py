@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, TypeAlias
 from weakref import WeakKeyDictionary
 
@@ -35,7 +35,7 @@ from psycopg.adapt import PyFormat, Transformer
 from psycopg.generators import execute as pq_execute
 from psycopg.pq.abc import PGconn, PGresult
 
-__all__ = ["AnyConnection", "execute", "prepare_on"]
+__all__ = ["AnyConnection", "execute", "prepare_on", "was_reset"]
 
 AnyConnection: TypeAlias = psycopg.Connection[Any] | psycopg.AsyncConnection[Any]
 _Key: TypeAlias = tuple[bytes, tuple[int, ...]]
@@ -73,17 +73,12 @@ def statement_name(key: _Key) -> bytes:
 class _Prepared:
     """The statements one connection has prepared, least recently used first."""
 
-    __slots__ = ("limit", "names", "on_reset", "seen", "stale", "threshold")
+    __slots__ = ("limit", "names", "reset", "seen", "stale", "threshold")
 
-    def __init__(
-        self,
-        threshold: int | None,
-        limit: int | None,
-        on_reset: Callable[[], None] | None = None,
-    ) -> None:
+    def __init__(self, threshold: int | None, limit: int | None) -> None:
         self.threshold = None if limit is not None and limit <= 0 else threshold
         self.limit = limit
-        self.on_reset = on_reset
+        self.reset = False  # the server forgot every statement (see was_reset)
         self.names: OrderedDict[_Key, bytes] = OrderedDict()
         self.seen: OrderedDict[_Key, int] = OrderedDict()
         self.stale: list[bytes] = []  # names to close on the server
@@ -117,8 +112,7 @@ class _Prepared:
         if every:
             self.names.clear()
             self.stale.clear()
-            if self.on_reset is not None:
-                self.on_reset()
+            self.reset = True
         elif (name := self.names.pop(key, None)) is not None:
             self.stale.append(name)
 
@@ -131,7 +125,6 @@ def prepare_on(
     *,
     threshold: int | None,
     limit: int | None,
-    on_reset: Callable[[], None] | None = None,
 ) -> None:
     """Prepare statements on *conn* after *threshold* runs, keeping *limit*.
 
@@ -141,13 +134,21 @@ def prepare_on(
     connections set psycopg's own ``prepare_threshold`` to ``None``: psycopg
     sends ``DEALLOCATE ALL`` after a rollback when it has prepared anything,
     which would drop these statements too.
-
-    *on_reset* is called when the server turns out to have forgotten every
-    statement (``DISCARD ALL`` or ``DEALLOCATE ALL`` ran), which also reset
-    the session's settings: the pool marks the connection to be configured
-    again.
     """
-    _registry[conn.pgconn] = _Prepared(threshold, limit, on_reset)
+    _registry[conn.pgconn] = _Prepared(threshold, limit)
+
+
+def was_reset(conn: AnyConnection) -> bool:
+    """Whether the server forgot every statement of *conn* since last asked.
+
+    That is ``DISCARD ALL`` (or ``DEALLOCATE ALL``), which also reset the
+    session's settings: the pool configures the connection again.
+    """
+    prepared = _registry.get(conn.pgconn)
+    if prepared is None or not prepared.reset:
+        return False
+    prepared.reset = False
+    return True
 
 
 def _prepared_on(conn: AnyConnection) -> _Prepared:
