@@ -1,4 +1,4 @@
-"""Steps several domain test modules share: enrolling, paying, walking pages.
+"""Steps several test modules share: enrolling, paying, walking pages, counting.
 
 Plain functions over the ``world`` fixture's ids, so no test module imports
 another.
@@ -120,3 +120,13 @@ def walk(
             return seen
         assert page.last is not None
         after = (getattr(page.last, key), page.last.id)
+
+
+def count_students(pg: psycopg.Connection, school_id: str) -> tuple[int, int]:
+    """How many students *school_id* has, and how many distinct matricules."""
+    row = pg.execute(
+        "SELECT count(*), count(DISTINCT matricule) FROM students WHERE school_id = %s",
+        [school_id],
+    ).fetchone()
+    assert row is not None
+    return row[0], row[1]

@@ -10,6 +10,7 @@ import pytest
 
 from tests.fix_domain import World, new_id
 from tests.fix_sqlfiles import SqlDir
+from tests.steps import count_students
 from yeko_sql.bulk import (
     chunked,
     columns_of,
@@ -275,15 +276,6 @@ SET first_name = excluded.first_name,
 def upserts(sql_dir: SqlDir, open_db: OpenDb) -> Database:
     sql_dir.write("probe.sql", UPSERTS)
     return open_db(load_queries(sql_dir.path), max_size=2)
-
-
-def count_students(pg: psycopg.Connection, school_id: str) -> tuple[int, int]:
-    row = pg.execute(
-        "SELECT count(*), count(DISTINCT matricule) FROM students WHERE school_id = %s",
-        [school_id],
-    ).fetchone()
-    assert row is not None
-    return row[0], row[1]
 
 
 def test_an_unnest_upsert_inserts_new_rows_and_updates_existing_ones(

@@ -8,6 +8,7 @@ from psycopg import errors, sql
 
 from tests.fix_domain import World, new_id
 from tests.fix_sqlfiles import SqlDir
+from tests.steps import count_students
 from yeko_sql.bulk import columns_of
 from yeko_sql.chunks import ChunkLoadError, ChunkReport, load_in_chunks
 from yeko_sql.database import Database, Transaction
@@ -65,15 +66,6 @@ def make_students(school_id: str, count: int) -> list[Student]:
 def upsert_students(tx: Transaction, chunk: Sequence[Student]) -> int:
     count: int = tx.load.upsert_students_by_id(**columns_of(chunk))
     return count
-
-
-def count_students(pg: psycopg.Connection, school_id: str) -> tuple[int, int]:
-    row = pg.execute(
-        "SELECT count(*), count(DISTINCT matricule) FROM students WHERE school_id = %s",
-        [school_id],
-    ).fetchone()
-    assert row is not None
-    return row[0], row[1]
 
 
 def test_a_failing_chunk_raises_with_the_report_and_nothing_after_it_is_loaded(
