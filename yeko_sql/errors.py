@@ -19,6 +19,7 @@
     │   └── RowSecurityError            for_school where row-level security is off
     ├── SchemaMismatchError(path, line, column, field)   (check)
     ├── ChunkLoadError(report, failure) a chunk of load_in_chunks failed (chunks)
+    ├── ConfigError(path, problem)      [tool.yeko-sql] missing, unreadable or wrong
     ├── MigrationError                  applying, locking, edited files
     └── DevServerError                  the local PostgreSQL
 
@@ -32,6 +33,7 @@ PostgreSQL errors are never wrapped: psycopg's class-per-SQLSTATE tree with
 from __future__ import annotations
 
 __all__ = [
+    "ConfigError",
     "DevServerError",
     "DuplicateQueryError",
     "EmptyQueryError",
@@ -178,6 +180,17 @@ class SchemaMismatchError(YekoSqlError):
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}: {self.problem}"
+
+
+class ConfigError(YekoSqlError):
+    """The app's ``[tool.yeko-sql]`` is missing a key, unreadable or wrong."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(path, problem)
+        self.path, self.problem = path, problem
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.problem}"
 
 
 class MigrationError(YekoSqlError):
