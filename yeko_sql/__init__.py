@@ -12,6 +12,7 @@ from yeko_sql.compiler import Query
 from yeko_sql.database import Database, Transaction
 from yeko_sql.database_async import AsyncDatabase, AsyncTransaction
 from yeko_sql.errors import (
+    ConfigError,
     DevServerError,
     DuplicateQueryError,
     EmptyQueryError,
@@ -45,6 +46,7 @@ __all__ = [
     "AsyncTransaction",
     "ChunkLoadError",
     "ChunkReport",
+    "ConfigError",
     "Database",
     "DevServerError",
     "DuplicateQueryError",
