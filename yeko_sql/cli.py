@@ -21,8 +21,11 @@ from yeko_sql.errors import YekoSqlError
 from yeko_sql.migrate import (
     apply_migrations,
     break_lock,
+    invalid_indexes,
     list_migrations,
+    lock_holder,
     migration_status,
+    reconcile_migrations,
     rehash_migrations,
     rollback_migrations,
 )
@@ -84,7 +87,7 @@ def _migrate(args: argparse.Namespace) -> int:
     url = resolve_url(args.database_url)
     match args.action:
         case "apply":
-            applied = apply_migrations(url, lock_timeout=args.lock_timeout)
+            applied = apply_migrations(url, lock_timeout=args.lock_timeout, say=print)
             print(
                 f"applied {len(applied)} migration(s)"
                 + "".join(f"\n  {m}" for m in applied)
@@ -99,18 +102,78 @@ def _migrate(args: argparse.Namespace) -> int:
                 + "".join(f"\n  {m}" for m in undone)
             )
         case "status":
-            states = migration_status(url)
-            for state in states:
-                mark = "applied" if state.applied else "pending"
-                if state.edited:
-                    mark = "EDITED "
-                print(f"{mark}  {state.id}  {state.message}")
-            return 1 if any(s.edited for s in states) else 0
+            return _migrate_status(url)
+        case "reconcile":
+            actions = reconcile_migrations(
+                url, dry_run=args.dry_run, lock_timeout=args.lock_timeout
+            )
+            verb = {"record": "would record", "unrecord": "would un-record"}
+            for a in actions:
+                said = verb.get(a.action, a.action) if args.dry_run else a.action
+                print(f"{said:<16} {a.id}  {a.reason}")
+            if not actions:
+                print("records and schema agree; nothing to do")
+            return 1 if any(a.action == "leave" for a in actions) else 0
         case "break-lock":
-            print("lock removed" if break_lock(url) else "no lock was held")
+            removed = break_lock(url)
+            print(
+                "removed a legacy yoyo_lock row"
+                if removed
+                else "no legacy yoyo_lock row; nothing to break"
+            )
+            print(
+                "yeko-sql locks with a PostgreSQL advisory lock that ends with the "
+                "run's session, so a killed run needs no break-lock"
+            )
+            if (holder := lock_holder(url)) is not None:
+                print(f"the lock is held now by {holder}")
         case "rehash":
-            print(f"recorded checksums of {len(rehash_migrations(url))} migration(s)")
+            report = rehash_migrations(url, lock_timeout=args.lock_timeout)
+            for label, ids in (
+                ("newly recorded", report.recorded),
+                ("changed", report.changed),
+                ("forgotten (not applied)", report.forgotten),
+            ):
+                print(f"{label}: {len(ids)}" + "".join(f"\n  {m}" for m in ids))
+            print(f"unchanged: {len(report.unchanged)}")
     return 0
+
+
+def _migrate_status(url: str) -> int:
+    states = migration_status(url)
+    holder = lock_holder(url)
+    problem = False
+    for state in states:
+        mark = "applied" if state.applied else "pending"
+        if state.unverified:
+            mark, problem = "UNVERIFIED", True
+        if state.edited:
+            mark, problem = "EDITED", True
+        print(f"{mark:<10}  {state.id}  {state.message}")
+        for index in state.invalid_indexes:
+            print(
+                f"  INVALID index {index}: run 'yeko-sql migrate apply' (it drops it "
+                f"and runs {state.id} again), or DROP INDEX CONCURRENTLY {index}; then "
+                "'yeko-sql migrate apply'"
+                + (f" (a run is in progress: {holder})" if holder else "")
+            )
+            problem = problem or holder is None
+    known = {i for s in states for i in s.invalid_indexes}
+    for index, _owner in invalid_indexes(url):
+        if index not in known:
+            print(
+                f"  INVALID index {index} (no migration builds it): "
+                f"DROP INDEX CONCURRENTLY {index}"
+            )
+            problem = True
+    if any(s.unverified for s in states):
+        print(
+            "UNVERIFIED: applied, but no checksum was recorded; check the files match "
+            "what ran, then 'yeko-sql migrate rehash'"
+        )
+    if holder is not None:
+        print(f"a migration run holds the lock: {holder}")
+    return 1 if problem else 0
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -171,11 +234,24 @@ COMMANDS: list[tuple[str, Handler, str, list[Option]]] = [
                 "action",
                 nargs="?",
                 default="apply",
-                choices=["apply", "status", "rollback", "list", "break-lock", "rehash"],
+                choices=[
+                    "apply",
+                    "status",
+                    "rollback",
+                    "list",
+                    "reconcile",
+                    "rehash",
+                    "break-lock",
+                ],
             ),
             URL,
             _opt("--count", type=int, default=1, help="rollback: how many"),
             _opt("--all", action="store_true", help="rollback: every migration"),
+            _opt(
+                "--dry-run",
+                action="store_true",
+                help="reconcile: show what would be recorded or un-recorded",
+            ),
             _opt(
                 "--lock-timeout",
                 type=float,
