@@ -13,6 +13,8 @@ Three ways to write many rows, fastest first:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from enum import Enum
+from functools import cache
 from operator import attrgetter
 from typing import Any, TypeVar
 
@@ -20,6 +22,10 @@ import msgspec
 import psycopg
 from msgspec.structs import astuple
 from psycopg import sql
+from psycopg.abc import AdaptContext, Buffer
+from psycopg.adapt import Dumper
+from psycopg.types import TypeInfo
+from psycopg.types.string import StrBinaryDumper
 
 from yeko_sql.errors import YekoSqlError
 
@@ -43,13 +49,29 @@ DEFAULT_CHUNK = 500
 """Rows per chunk: small enough for short transactions, big enough to batch."""
 
 # Domains COPY as their base type: a binary dumper is found by the base type's oid.
+# The last three columns name the enum a column holds (itself, through a domain, or
+# as an array's element), so that copies can dump its labels.
 _COLUMNS_SQL = """\
 /* yeko:bulk.copy_columns */ SELECT a.attname,
-       CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END,
+       r.oid,
        format_type(a.atttypid, a.atttypmod),
-       a.attgenerated <> ''
+       a.attgenerated <> '',
+       l.typname,
+       l.oid,
+       l.typarray
 FROM pg_attribute AS a
 JOIN pg_type AS t ON t.oid = a.atttypid
+JOIN pg_type AS r
+    ON r.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
+LEFT JOIN pg_type AS l
+    ON l.oid = CASE WHEN r.typelem <> 0 AND r.typlen = -1 THEN r.typelem ELSE r.oid END
+   AND (
+       l.typtype = 'e'
+       OR (
+           l.typtype = 'd'
+           AND (SELECT b.typtype FROM pg_type AS b WHERE b.oid = l.typbasetype) = 'e'
+       )
+   )
 WHERE a.attrelid = to_regclass($1)
   AND a.attnum > 0
   AND NOT a.attisdropped
@@ -65,6 +87,8 @@ class CopyTarget(msgspec.Struct, frozen=True, kw_only=True):
     types: tuple[str, ...]
     """Each column's SQL type, as ``format_type`` spells it (``numeric(14,2)``)."""
     generated: frozenset[str] = frozenset()
+    enums: tuple[tuple[str, int, int], ...] = ()
+    """The enums the columns hold, as ``(name, oid, array oid)``; see ``adapt``."""
 
     def statement(self) -> sql.Composed:
         """``COPY <table> (<columns>) FROM STDIN (FORMAT BINARY)``."""
@@ -94,7 +118,33 @@ class CopyTarget(msgspec.Struct, frozen=True, kw_only=True):
             oids=tuple(known[c][0] for c in wanted),
             types=tuple(known[c][1] for c in wanted),
             generated=self.generated,
+            enums=self.enums,
         )
+
+    def adapt(self, context: AdaptContext) -> None:
+        """Let a binary COPY on *context* (a cursor) dump the enum columns.
+
+        psycopg has no dumper for a type it was not told about, and a binary
+        enum value is its label's text: a text dumper carrying the enum's oid
+        sends a ``str`` (or a ``str``-valued ``Enum`` member) as the label, and
+        ``TypeInfo.register`` builds the array dumper around it. Only the
+        cursor's adapters change, not the connection's.
+        """
+        for name, oid, array_oid in self.enums:
+            TypeInfo(name, oid, array_oid).register(context)
+            context.adapters.register_dumper(None, _label_dumper(oid))
+
+
+class _LabelDumper(StrBinaryDumper):
+    """Dump a ``str`` or a ``str``-valued ``Enum`` member as a binary enum label."""
+
+    def dump(self, obj: str | Enum) -> Buffer | None:
+        return super().dump(obj.value if isinstance(obj, Enum) else obj)
+
+
+@cache  # one class per enum: psycopg keeps registered dumper classes alive
+def _label_dumper(oid: int) -> type[Dumper]:
+    return type(f"EnumLabel{oid}BinaryDumper", (_LabelDumper,), {"oid": oid})
 
 
 def _identifier(table: str) -> sql.Identifier:
@@ -102,17 +152,27 @@ def _identifier(table: str) -> sql.Identifier:
     return sql.Identifier(*table.split("."))
 
 
-def _target(table: str, found: list[tuple[str, int, str, bool]]) -> CopyTarget:
+_Found = tuple[str, int, str, bool, str | None, int | None, int | None]
+
+
+def _target(table: str, found: list[_Found]) -> CopyTarget:
     if not found:
         raise YekoSqlError(
             f"copy into {table!r}: no such table; check the name and search_path"
         )
+    writable = [row for row in found if not row[3]]
+    enums = {
+        (name, oid, array_oid or 0)
+        for *_, name, oid, array_oid in writable
+        if name is not None and oid is not None
+    }
     return CopyTarget(
         table=table,
-        columns=tuple(name for name, _, _, gen in found if not gen),
-        oids=tuple(oid for _, oid, _, gen in found if not gen),
-        types=tuple(spelled for _, _, spelled, gen in found if not gen),
-        generated=frozenset(name for name, _, _, gen in found if gen),
+        columns=tuple(row[0] for row in writable),
+        oids=tuple(row[1] for row in writable),
+        types=tuple(row[2] for row in writable),
+        generated=frozenset(row[0] for row in found if row[3]),
+        enums=tuple(sorted(enums)),
     )
 
 
@@ -145,6 +205,7 @@ def copy_rows(
     """
     target = copy_target(conn, table).select(columns)
     with conn.cursor() as cur:
+        target.adapt(cur)
         with cur.copy(target.statement()) as copy:
             copy.set_types(list(target.oids))
             write = copy.write_row
@@ -162,6 +223,7 @@ async def copy_rows_async(
     """The async twin of ``copy_rows``."""
     target = (await copy_target_async(conn, table)).select(columns)
     async with conn.cursor() as cur:
+        target.adapt(cur)
         async with cur.copy(target.statement()) as copy:
             copy.set_types(list(target.oids))
             for row in rows:
@@ -201,7 +263,8 @@ def copy_structs(
 
     Columns are the Struct's fields (generated columns skipped) or *columns*;
     each must be a writable column of *table*. All rows must be of the first
-    row's Struct type. ``dict`` and Struct values go to ``jsonb`` columns.
+    row's Struct type. ``dict`` and Struct values go to ``jsonb`` columns,
+    ``str`` (``Literal``) values to enum columns and their arrays.
 
     Raises:
         YekoSqlError: no such table, or a field that is no writable column.
@@ -212,6 +275,7 @@ def copy_structs(
         return 0
     target, get = _plan(table, first, columns, copy_target(conn, table))
     with conn.cursor() as cur:
+        target.adapt(cur)
         with cur.copy(target.statement()) as copy:
             copy.set_types(list(target.oids))
             write = copy.write_row
@@ -235,6 +299,7 @@ async def copy_structs_async(
         return 0
     target, get = _plan(table, first, columns, await copy_target_async(conn, table))
     async with conn.cursor() as cur:
+        target.adapt(cur)
         async with cur.copy(target.statement()) as copy:
             copy.set_types(list(target.oids))
             await copy.write_row(get(first))

@@ -3,12 +3,13 @@
 ``check`` describes each query (``yeko_sql.describe``), then compares its
 result columns with the fields of its ``-- returns:`` Struct, the way the row
 decoder will: every column needs a field, every field without a default
-needs a column, each column's type must fit its field, and a column that can
-be NULL needs a field that takes None. Parameters are checked where the
-runtime binds them itself (``:page``/``:keyset`` ``limit`` and ``offset``
-are ints). Then the lint rules of ``yeko_sql.rules`` run. Last, the role each
-query runs under (``-- role:``, else *app_role* when given) is held against
-the database: it exists, row-level security holds it (no SUPERUSER or
+needs a column, each column's type must fit its field (a ``Literal`` or
+``Enum`` field on an enum column must have exactly the enum's labels), and a
+column that can be NULL needs a field that takes None. Parameters are checked
+where the runtime binds them itself (``:page``/``:keyset`` ``limit`` and
+``offset`` are ints). Then the lint rules of ``yeko_sql.rules`` run. Last, the
+role each query runs under (``-- role:``, else *app_role* when given) is held
+against the database: it exists, row-level security holds it (no SUPERUSER or
 BYPASSRLS), it has the table privileges the statement needs, and a policy lets
 it see rows of every table whose row-level security is on. Each problem is one
 line, ``<path>:<line>: <what>; <how to fix it>``.
@@ -30,7 +31,7 @@ from yeko_sql.errors import SchemaMismatchError
 from yeko_sql.kinds import Kind
 from yeko_sql.pagination import TOTAL_COLUMN
 from yeko_sql.parser import OWNER_ROLE
-from yeko_sql.pgcatalog import Catalog, load_catalog
+from yeko_sql.pgcatalog import Catalog, EnumLabels, enum_labels, load_catalog
 from yeko_sql.pgtypes import describe_type, fits, pg_type_name, strip_none
 from yeko_sql.rules import lint
 from yeko_sql.sqlast import parse_query, table_privileges
@@ -100,13 +101,14 @@ def check_connection(
     """Check *queries* on *conn*, an idle autocommit connection."""
     queries = list(queries)
     catalog = load_catalog(conn)
+    enums = enum_labels(conn)
     report = describe_connection(queries, conn, catalog=catalog)
     roles = check_roles(queries, conn, catalog, app_role=app_role)
     problems = [
         problem
         for query, described in zip(queries, report.queries, strict=True)
         for problem in [
-            *_check_one(query, described, catalog),
+            *_check_one(query, described, catalog, enums),
             *roles.get(query.qualname, ()),
         ]
     ]
@@ -114,7 +116,10 @@ def check_connection(
 
 
 def _check_one(
-    query: Query[object], described: QueryDescription, catalog: Catalog
+    query: Query[object],
+    described: QueryDescription,
+    catalog: Catalog,
+    enums: EnumLabels,
 ) -> list[Problem]:
     if described.error is not None:
         error = described.error
@@ -140,7 +145,7 @@ def _check_one(
             field=e.field,
             detail=_why(described, e.column),
         )
-        for e in compare(query, described)
+        for e in compare(query, described, enums=enums)
     ]
     problems += check_params(query, described)
     problems += [
@@ -163,9 +168,17 @@ def _why(described: QueryDescription, column: str) -> str:
 
 
 def compare(
-    query: Query[object], described: QueryDescription
+    query: Query[object],
+    described: QueryDescription,
+    *,
+    enums: EnumLabels | None = None,
 ) -> list[SchemaMismatchError]:
-    """How the described result fails to fit *query*'s ``-- returns:`` Struct."""
+    """How the described result fails to fit *query*'s ``-- returns:`` Struct.
+
+    With *enums* (``enum_labels``), a field on an enum column must take its
+    labels: ``str``, or a ``Literal`` or ``Enum`` of exactly those labels.
+    """
+    enums = enums or EnumLabels()
     columns = list(described.columns)
     if query.kind is Kind.SCALAR:
         return _scalar(query, columns)
@@ -211,7 +224,9 @@ def compare(
         if field is None:
             problems.append(_no_field(query, column, owner, list(fields)))
             continue
-        problem = _field_problem(column, owner, field)
+        problem = _field_problem(
+            column, owner, field, enums.scalars.get(column.type_oid)
+        )
         if problem:
             problems.append(
                 _mismatch(query, column.line, column.name, field.name, problem)
@@ -257,23 +272,73 @@ def _pg(column: ColumnInfo) -> str:
     return column.pg_type if short.startswith("oid ") else short
 
 
-def _field_problem(column: ColumnInfo, owner: str, field: mi.Field) -> str:
+def _field_problem(
+    column: ColumnInfo,
+    owner: str,
+    field: mi.Field,
+    labels: tuple[str, ...] | None = None,
+) -> str:
+    """What keeps *column* from fitting *field*, or ''; *labels* if an enum."""
     _, optional = strip_none(field.type)
     any_type = isinstance(field.type, mi.AnyType)
     wanted = describe_type(field.type)
     where = f"{owner}.{field.name} ({wanted})"
+    null = " | None" if column.nullable else ""
     if not fits(column.type_oid, field.type):
-        null = " | None" if column.nullable else ""
         return (
             f"column {column.name!r} ({_pg(column)}) does not fit {where};"
             f" make the field '{column.python_type}{null}'"
         )
+    if labels is not None:
+        problem = _label_problem(column, labels, field.type, where)
+        if problem:
+            return f"{problem}; make the field 'Literal[{_listed(labels)}]{null}'"
     if column.nullable and not optional and not any_type:
         return (
             f"column {column.name!r} ({_pg(column)}, nullable) does not fit {where};"
             f" make the field '{wanted} | None'"
         )
     return ""
+
+
+def _listed(values: Iterable[object]) -> str:
+    return ", ".join(map(repr, values))
+
+
+def _label_problem(
+    column: ColumnInfo, labels: tuple[str, ...], field_type: mi.Type, where: str
+) -> str:
+    """How a field of *field_type* (shown as *where*) disagrees with *column*, or ''.
+
+    ``str`` (and ``Any``, or a union the row decoder tries in turn) takes any
+    label; a ``Literal`` or ``Enum`` must have exactly the labels.
+    """
+    t, _ = strip_none(field_type)
+    if isinstance(t, mi.LiteralType):
+        values: tuple[object, ...] = tuple(t.values)
+    elif isinstance(t, mi.EnumType):
+        values = tuple(member.value for member in t.cls)
+    elif isinstance(t, mi.StrType | mi.AnyType | mi.UnionType):
+        return ""
+    else:
+        return (
+            f"column {column.name!r} ({_pg(column)}) is an enum, which does not fit"
+            f" {where}"
+        )
+    missing = [label for label in labels if label not in values]
+    extra = [value for value in values if value not in labels]
+    if not missing and not extra:
+        return ""
+    differences = []
+    if missing:
+        differences.append(f"lacks {_listed(missing)}")
+    if extra:
+        which = "is not a label" if len(extra) == 1 else "are not labels"
+        differences.append(f"has {_listed(extra)}, which {which}")
+    return (
+        f"column {column.name!r} ({_pg(column)}) has the labels {_listed(labels)},"
+        f" but {where} {' and '.join(differences)}"
+    )
 
 
 def _scalar(

@@ -4,7 +4,8 @@
 and their ``NOT NULL``, unique keys (primary keys, unique constraints and unique
 indexes, with the predicate of a partial one), and which tables are
 school-owned. ``type_names`` turns type OIDs and modifiers into
-``format_type`` names in one more query.
+``format_type`` names in one more query; ``enum_labels`` reads the labels of
+every enum.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ import psycopg
 __all__ = [
     "Catalog",
     "Column",
+    "EnumLabels",
     "Table",
     "TypeName",
     "UniqueKey",
+    "enum_labels",
     "load_catalog",
     "type_names",
 ]
@@ -69,6 +72,16 @@ SELECT u.oid::int8, u.mod, format_type(u.oid, nullif(u.mod, -1)),
        t.typelem::int8, t.typcategory = 'A'
 FROM unnest(%s::int8[], %s::int4[]) AS u (oid, mod)
 JOIN pg_type AS t ON t.oid = u.oid::oid
+"""
+# Every enum, and every domain over one, with its labels in sort order.
+_ENUMS = """
+SELECT t.oid::int8, t.typarray::int8,
+       array_agg(e.enumlabel::text ORDER BY e.enumsortorder)
+FROM pg_type AS t
+JOIN pg_enum AS e
+    ON e.enumtypid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
+WHERE t.typtype IN ('e', 'd')
+GROUP BY t.oid, t.typarray
 """
 
 
@@ -126,6 +139,17 @@ class TypeName:
     name: str
     element_oid: int
     is_array: bool
+
+
+@dataclass(frozen=True, slots=True)
+class EnumLabels:
+    """The labels of enum types (and domains over them), in their sort order.
+
+    ``scalars`` is keyed by the type's OID, ``arrays`` by its array type's OID.
+    """
+
+    scalars: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
+    arrays: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
 
 
 class Catalog:
@@ -208,3 +232,13 @@ def type_names(
         )
         for oid, mod, name, elem, is_array in rows
     }
+
+
+def enum_labels(conn: psycopg.Connection[Any]) -> EnumLabels:
+    """The labels of every enum of *conn*'s database, in one query."""
+    scalars: dict[int, tuple[str, ...]] = {}
+    arrays: dict[int, tuple[str, ...]] = {}
+    for oid, array_oid, labels in conn.execute(_ENUMS):
+        scalars[oid] = arrays[array_oid] = tuple(labels)
+    arrays.pop(0, None)  # a domain has no array type before PostgreSQL 11
+    return EnumLabels(scalars=scalars, arrays=arrays)

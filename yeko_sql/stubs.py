@@ -3,7 +3,8 @@
 Queries are attributes built at runtime, so a type checker sees ``Any``. The
 generator describes every query against a migrated database
 (``yeko_sql.describe``), decides here each parameter's and result's Python
-type (with ``yeko_sql.stubtypes`` for ``None``) and writes, through
+type (with ``yeko_sql.stubtypes`` for ``None``; an enum, read from
+``pg_enum``, is the ``Literal`` of its labels) and writes, through
 ``yeko_sql.stubrender``, a stub that declares ``YekoDatabase`` and
 ``AsyncYekoDatabase`` (``yeko_sql.typed``) with one attribute per namespace.
 The bundled stub is checked in as ``yeko_sql/typed.pyi``; ``--check`` fails
@@ -26,7 +27,7 @@ from yeko_sql.compiler import Query
 from yeko_sql.describe import QueryDescription, describe_connection
 from yeko_sql.executor import Runner
 from yeko_sql.kinds import Kind
-from yeko_sql.pgcatalog import load_catalog
+from yeko_sql.pgcatalog import EnumLabels, enum_labels, load_catalog
 from yeko_sql.registry import Registry
 from yeko_sql.sorting import SORT_PARAM
 from yeko_sql.sqlast import parse_query
@@ -67,8 +68,30 @@ def _python_type(text: str, imports: Imports, *, param: bool) -> str:
     return "object"  # JSON results, and types psycopg has no loader for
 
 
-def _param_type(text: str, nulls: set[NullKind], imports: Imports) -> str:
-    annotation = _python_type(text, imports, param=True)
+def _string(text: str) -> str:
+    """*text* as a Python string literal, double-quoted as ruff formats it."""
+    quoted = repr(text)
+    if quoted.startswith("'") and '"' not in text:
+        return f'"{quoted[1:-1]}"'
+    return quoted
+
+
+def _annotation(
+    oid: int, text: str, enums: EnumLabels, imports: Imports, *, param: bool
+) -> str:
+    """The type of a value of type *oid*: an enum's labels, else *text*'s type."""
+    scalar = enums.scalars.get(oid)
+    # Only parameters for arrays: psycopg returns an enum array it has no
+    # loader for as the array's text.
+    labels = scalar or (enums.arrays.get(oid) if param else None)
+    if not labels:
+        return _python_type(text, imports, param=param)
+    literal = imports.use("typing", "Literal")
+    annotation = f"{literal}[{', '.join(map(_string, labels))}]"
+    return annotation if scalar else f"list[{annotation}]"
+
+
+def _param_type(annotation: str, nulls: set[NullKind]) -> str:
     if "elements" in nulls and annotation.startswith("list["):
         annotation = f"{annotation} | list[{annotation[5:-1]} | None]"
     return f"{annotation} | None" if "value" in nulls else annotation
@@ -89,6 +112,8 @@ def _method(
     nulls: dict[int, set[NullKind]],
     one_row: bool,
     imports: Imports,
+    *,
+    enums: EnumLabels,
 ) -> MethodStub:
     """Decide what *query* takes and returns, as the stub writes it."""
     types = {p.name: p for p in described.params}
@@ -107,14 +132,17 @@ def _method(
             how = nulls.get(info.number, set())
             if info.nullable == "yes":
                 how = {*how, "value"}
-            params.append(f"{name}: {_param_type(info.python_type, how, imports)}")
+            annotation = _annotation(
+                info.type_oid, info.python_type, enums, imports, param=True
+            )
+            params.append(f"{name}: {_param_type(annotation, how)}")
             if name == "self":
                 receiver = "self_, /"
     return MethodStub(
         name=query.name,
         doc=_SERVED_BY.sub("", query.doc).strip(),
         params=tuple(params),
-        returns=_returns(query, described, one_row, imports),
+        returns=_returns(query, described, one_row, imports, enums),
         stream=query.kind is Kind.STREAM,
         receiver=receiver,
     )
@@ -136,6 +164,7 @@ def _returns(
     described: QueryDescription,
     one_row: bool,
     imports: Imports,
+    enums: EnumLabels,
 ) -> str:
     """What a call returns; for ``:stream`` the sync iterator (async adds Async)."""
     kind = query.kind
@@ -145,7 +174,9 @@ def _returns(
         if not described.columns:
             return "object"
         column = described.columns[0]
-        annotation = _python_type(column.python_type, imports, param=False)
+        annotation = _annotation(
+            column.type_oid, column.python_type, enums, imports, param=False
+        )
         sure = (one_row and not column.nullable) or annotation == "object"
         return annotation if sure else f"{annotation} | None"
     module, shape = _WRAPPERS[kind]
@@ -162,12 +193,15 @@ def render_stub(
     described: Sequence[QueryDescription],
     nulls: Mapping[str, dict[int, set[NullKind]]],
     one_row: Set[str],
+    *,
+    enums: EnumLabels | None = None,
 ) -> str:
     """The stub text for *registry*, from its descriptions and the parse trees.
 
     *nulls* and *one_row* are keyed by qualname (``param_nulls``,
-    ``always_one_row``).
+    ``always_one_row``); *enums* gives the ``Literal`` of enum types.
     """
+    enums = enums or EnumLabels()
     by_name = {d.qualname: d for d in described}
     imports = new_imports(list(registry.namespaces))
     methods = {
@@ -178,6 +212,7 @@ def render_stub(
                 nulls.get(q.qualname, {}),
                 q.qualname in one_row,
                 imports,
+                enums=enums,
             )
             for q in namespace.values()
         ]
@@ -204,7 +239,8 @@ def generate_stub(registry: Registry, conn: psycopg.Connection[Any]) -> str:
         nulls[query.qualname] = param_nulls(stmt, catalog)
         if always_one_row(stmt):
             one_row.add(query.qualname)
-    return render_stub(registry, report.queries, nulls, one_row)
+    enums = enum_labels(conn)
+    return render_stub(registry, report.queries, nulls, one_row, enums=enums)
 
 
 def generate_command(
