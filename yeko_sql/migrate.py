@@ -48,8 +48,9 @@ an old yoyo run killed between commit and record). It replays every
 transactional migration, in order, inside one transaction that is always
 rolled back: a migration whose replay fails with a *duplicate object* error has
 its effects present; one whose replay succeeds and adds catalog objects has its
-effects absent. Unrecorded-but-present migrations are recorded; recorded but
-absent ones un-recorded; anything else is reported and left alone.
+effects absent; a recorded one whose replay fails with an *undefined object*
+error dropped what it drops. Unrecorded-but-present migrations are recorded;
+recorded but absent ones un-recorded; anything else is reported and left alone.
 """
 
 from __future__ import annotations
@@ -122,6 +123,9 @@ _CONCURRENT_INDEX = re.compile(
 # SQLSTATEs saying "this already exists": a replay that fails with one of them
 # meets the effects of an earlier, unrecorded run.
 _DUPLICATE_STATES = frozenset({"42P07", "42710", "42701", "42P06", "42723", "42712"})
+# ...and "this does not exist": a recorded migration that drops something fails
+# its replay with one of them, which is what having run it leaves.
+_UNDEFINED_STATES = frozenset({"42P01", "42704", "42703", "42883", "3F000"})
 _FINGERPRINT = """
 SELECT (SELECT count(*) FROM pg_class), (SELECT count(*) FROM pg_proc),
        (SELECT count(*) FROM pg_type), (SELECT count(*) FROM pg_namespace),
@@ -698,6 +702,26 @@ def _judge_indexes(
     return None
 
 
+def _judge_failure(
+    migration: Any, recorded: bool, exc: psycopg.Error
+) -> ReconcileAction | None:
+    """What a failed replay of *migration* says about its effects."""
+    why = f"{exc.sqlstate}: {str(exc).splitlines()[0]}"
+    if recorded and exc.sqlstate in (_DUPLICATE_STATES | _UNDEFINED_STATES):
+        return None  # it created what exists, or dropped what is gone
+    if not recorded and exc.sqlstate in _DUPLICATE_STATES:
+        return ReconcileAction(
+            id=migration.id,
+            action="record",
+            reason=f"not recorded, but its objects exist (replaying it: {why})",
+        )
+    return ReconcileAction(
+        id=migration.id,
+        action="leave",
+        reason=f"cannot tell: replaying it fails with {why}; check by hand",
+    )
+
+
 def _judge(backend: Any, migration: Any, recorded: bool) -> ReconcileAction | None:
     """Replay one migration inside the caller's rolled-back transaction."""
     conn: psycopg.Connection[Any] = backend.connection
@@ -707,20 +731,7 @@ def _judge(backend: Any, migration: Any, recorded: bool) -> ReconcileAction | No
     try:
         migration.process_steps(backend, "apply")
     except psycopg.Error as exc:
-        why = f"{exc.sqlstate}: {str(exc).splitlines()[0]}"
-        if exc.sqlstate not in _DUPLICATE_STATES:
-            return ReconcileAction(
-                id=migration.id,
-                action="leave",
-                reason=f"cannot tell: replaying it fails with {why}; check by hand",
-            )
-        if recorded:
-            return None
-        return ReconcileAction(
-            id=migration.id,
-            action="record",
-            reason=f"not recorded, but its objects exist (replaying it: {why})",
-        )
+        return _judge_failure(migration, recorded, exc)
     if recorded and _fingerprint(conn) != before:
         return ReconcileAction(
             id=migration.id,
