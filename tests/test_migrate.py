@@ -16,6 +16,7 @@ from yeko_sql.migrate import (
     invalid_indexes,
     list_migrations,
     lock_holder,
+    mark_migrations,
     migration_status,
     reconcile_migrations,
     rehash_migrations,
@@ -416,3 +417,20 @@ def test_cli_migrate_status_lists_every_migration(
     assert main(["migrate", "status", "--database-url", database_url]) == 0
     out = capsys.readouterr().out
     assert out.count("applied") == len(list_migrations())
+
+
+def test_cli_unmark_and_mark_change_only_the_records(
+    database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    last = list_migrations()[-1][0]
+    tables = _user_tables(database_url)
+    base = ["--database-url", database_url]
+    assert main(["migrate", "unmark", last, *base]) == 0
+    assert capsys.readouterr().out == f"un-recorded 1 migration(s)\n  {last}\n"
+    assert not migration_status(database_url)[-1].applied
+    assert main(["migrate", "mark", last, *base]) == 0
+    assert capsys.readouterr().out == f"recorded 1 migration(s)\n  {last}\n"
+    assert main(["migrate", "status", *base]) == 0
+    assert _user_tables(database_url) == tables
+    with pytest.raises(MigrationError, match="no migration 'nosuch'"):
+        mark_migrations(database_url, ["nosuch"])

@@ -24,6 +24,7 @@ from yeko_sql.migrate import (
     invalid_indexes,
     list_migrations,
     lock_holder,
+    mark_migrations,
     migration_status,
     reconcile_migrations,
     rehash_migrations,
@@ -104,29 +105,21 @@ def _migrate(args: argparse.Namespace) -> int:
         case "status":
             return _migrate_status(url)
         case "reconcile":
-            actions = reconcile_migrations(
-                url, dry_run=args.dry_run, lock_timeout=args.lock_timeout
+            return _migrate_reconcile(url, args)
+        case "mark" | "unmark":
+            marked = mark_migrations(
+                url,
+                args.ids,
+                applied=args.action == "mark",
+                lock_timeout=args.lock_timeout,
             )
-            verb = {"record": "would record", "unrecord": "would un-record"}
-            for a in actions:
-                said = verb.get(a.action, a.action) if args.dry_run else a.action
-                print(f"{said:<16} {a.id}  {a.reason}")
-            if not actions:
-                print("records and schema agree; nothing to do")
-            return 1 if any(a.action == "leave" for a in actions) else 0
+            done = "recorded" if args.action == "mark" else "un-recorded"
+            print(
+                f"{done} {len(marked)} migration(s)"
+                + "".join(f"\n  {m}" for m in marked)
+            )
         case "break-lock":
-            removed = break_lock(url)
-            print(
-                "removed a legacy yoyo_lock row"
-                if removed
-                else "no legacy yoyo_lock row; nothing to break"
-            )
-            print(
-                "yeko-sql locks with a PostgreSQL advisory lock that ends with the "
-                "run's session, so a killed run needs no break-lock"
-            )
-            if (holder := lock_holder(url)) is not None:
-                print(f"the lock is held now by {holder}")
+            _migrate_break_lock(url)
         case "rehash":
             report = rehash_migrations(url, lock_timeout=args.lock_timeout)
             for label, ids in (
@@ -137,6 +130,34 @@ def _migrate(args: argparse.Namespace) -> int:
                 print(f"{label}: {len(ids)}" + "".join(f"\n  {m}" for m in ids))
             print(f"unchanged: {len(report.unchanged)}")
     return 0
+
+
+def _migrate_reconcile(url: str, args: argparse.Namespace) -> int:
+    actions = reconcile_migrations(
+        url, dry_run=args.dry_run, lock_timeout=args.lock_timeout
+    )
+    would = {"record": "would record", "unrecord": "would un-record"}
+    for a in actions:
+        said = would.get(a.action, a.action) if args.dry_run else a.action
+        print(f"{said:<16} {a.id}  {a.reason}")
+    if not actions:
+        print("records and schema agree; nothing to do")
+    return 1 if any(a.action == "leave" for a in actions) else 0
+
+
+def _migrate_break_lock(url: str) -> None:
+    removed = break_lock(url)
+    print(
+        "removed a legacy yoyo_lock row"
+        if removed
+        else "no legacy yoyo_lock row; nothing to break"
+    )
+    print(
+        "yeko-sql locks with a PostgreSQL advisory lock that ends with the "
+        "run's session, so a killed run needs no break-lock"
+    )
+    if (holder := lock_holder(url)) is not None:
+        print(f"the lock is held now by {holder}")
 
 
 def _migrate_status(url: str) -> int:
@@ -240,10 +261,13 @@ COMMANDS: list[tuple[str, Handler, str, list[Option]]] = [
                     "rollback",
                     "list",
                     "reconcile",
+                    "mark",
+                    "unmark",
                     "rehash",
                     "break-lock",
                 ],
             ),
+            _opt("ids", nargs="*", help="mark, unmark: migration ids"),
             URL,
             _opt("--count", type=int, default=1, help="rollback: how many"),
             _opt("--all", action="store_true", help="rollback: every migration"),

@@ -85,6 +85,7 @@ __all__ = [
     "invalid_indexes",
     "list_migrations",
     "lock_holder",
+    "mark_migrations",
     "migration_status",
     "reconcile_migrations",
     "rehash_migrations",
@@ -779,6 +780,42 @@ def reconcile_migrations(
                     elif a.action == "unrecord":
                         _unrecord(backend, by_id[a.id], "unmark")
     return actions
+
+
+def mark_migrations(
+    url: str,
+    ids: Sequence[str],
+    *,
+    applied: bool = True,
+    source: str | Path | None = None,
+    lock_timeout: float = 60.0,
+) -> list[str]:
+    """Record *ids* as applied (or, with ``applied=False``, as not applied)
+    without running them; return those whose record changed.
+
+    For what ``reconcile`` leaves to a person: check the schema by hand, then
+    say what is true. Records, log rows and checksums change in one transaction.
+
+    Raises:
+        MigrationError: an id names no migration under *source*.
+    """
+    migrations = _read(source)
+    by_id = {m.id: m for m in migrations}
+    if unknown := [i for i in ids if i not in by_id]:
+        raise MigrationError(
+            f"{_redact(url)}: no migration {', '.join(map(repr, unknown))}; "
+            "'yeko-sql migrate list' shows the ids"
+        )
+    with _session(url, lock_timeout) as backend:
+        done = _applied_hashes(backend)
+        changed = [i for i in ids if (by_id[i].hash in done) != applied]
+        with backend.transaction():
+            for i in changed:
+                if applied:
+                    _record(backend, by_id[i], "mark")
+                else:
+                    _unrecord(backend, by_id[i], "unmark")
+    return changed
 
 
 def break_lock(url: str) -> bool:
