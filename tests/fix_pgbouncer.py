@@ -1,8 +1,10 @@
 """A real PgBouncer in transaction mode in front of the session server.
 
 ``pgbouncer`` starts Debian's PgBouncer (``.ci/ensure-pgbouncer`` installs it;
-``PGBOUNCER`` may name another binary) once per session: loopback only, trust
-authentication, ``pool_mode = transaction``, every database of the session
+``PGBOUNCER`` may name another binary) once per session: loopback only,
+SCRAM authentication with each role's password in ``userlist.txt`` (the
+devserver's; PgBouncer logs in to the server with the same),
+``pool_mode = transaction``, every database of the session
 server (``* = host=... port=...``), and two server connections per database
 and user, so clients really take turns on the same backends. PgBouncer refuses
 to run as root: as root it runs as ``postgres`` through ``runuser``, in a
@@ -33,7 +35,7 @@ from tests.fix_server import ServerInfo
 
 _SERVICE_USER = "postgres"
 _POOL_SIZE = 2
-# Roles the suite connects as: trust still wants them listed in auth_file.
+# Roles the suite connects as through PgBouncer, each listed in auth_file.
 _ROLES = ("postgres", "yeko_app", "yeko_analytics", "yeko_platform")
 _INSTALL = "run 'make pgbouncer' (bash .ci/ensure-pgbouncer) or set PGBOUNCER"
 _FIGURES = pytest.StashKey[list[str]]()
@@ -90,8 +92,11 @@ def _config(folder: Path, server: ServerInfo, port: int) -> str:
     send that PgBouncer would otherwise refuse.
     """
     target = f"host={server.host} port={server.port}"
-    if server.password:
-        target += f" password={_quote(server.password)}"
+    auth_type = "scram-sha-256"
+    if server.devserver is None:  # YEKO_TEST_DATABASE_URL: its password, if any
+        auth_type = "trust"
+        if server.password:
+            target += f" password={_quote(server.password)}"
     return f"""\
 [databases]
 * = {target}
@@ -100,7 +105,7 @@ def _config(folder: Path, server: ServerInfo, port: int) -> str:
 listen_addr = 127.0.0.1
 listen_port = {port}
 unix_socket_dir = {folder}
-auth_type = trust
+auth_type = {auth_type}
 auth_file = {folder / "userlist.txt"}
 admin_users = {server.user}
 pool_mode = transaction
@@ -117,8 +122,14 @@ log_disconnections = 0
 
 
 def _userlist(server: ServerInfo) -> str:
+    """``auth_file``: each role and its password (plain, so PgBouncer can log
+    in to the server as that role with SCRAM too)."""
     roles = dict.fromkeys((server.user, *_ROLES))
-    return "".join(f'"{role}" ""\n' for role in roles)
+    devserver = server.devserver
+    return "".join(
+        f'"{role}" "{devserver.password(role) if devserver else ""}"\n'
+        for role in roles
+    )
 
 
 class _Process:
@@ -175,9 +186,9 @@ class _Process:
 
     def _write(self, config: str) -> None:
         (self.folder / "pgbouncer.ini").write_text(config, encoding="utf-8")
-        (self.folder / "userlist.txt").write_text(
-            _userlist(self.server), encoding="utf-8"
-        )
+        userlist = self.folder / "userlist.txt"
+        userlist.touch(mode=0o600)  # it holds passwords
+        userlist.write_text(_userlist(self.server), encoding="utf-8")
         if self._as_service_user:
             try:
                 user = pwd.getpwnam(_SERVICE_USER)
@@ -232,8 +243,11 @@ def _version(binary: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def pgbouncer(pg_server: ServerInfo) -> Iterator[PgBouncer]:
+def pgbouncer(
+    pg_server: ServerInfo, request: pytest.FixtureRequest
+) -> Iterator[PgBouncer]:
     """PgBouncer in transaction mode in front of the session server."""
+    request.getfixturevalue("postgresql_noproc")  # the roles have their passwords
     binary = find_pgbouncer()
     if binary is None:
         pytest.fail(f"PgBouncer is not installed; {_INSTALL}", pytrace=False)

@@ -4,6 +4,12 @@ pytest-postgresql's ``postgresql_proc`` cannot run as root, so the server comes
 from ``yeko_sql.devserver`` (as ``postgres`` through ``runuser`` when root) and
 ``postgresql_noproc`` fills a template database with the migrations once;
 ``tests.fix_db`` clones it for every test.
+
+The devserver wants every role's password (SCRAM). The suite derives a role's
+URL from an owner's URL by swapping only the user (``make_conninfo(url,
+user=...)``, and ``tests.fix_db`` hands out URLs with the password libpq
+used), so in this session every login role is given the owner's password
+(``DevServer.set_password``) once the migrations made the roles.
 """
 
 from __future__ import annotations
@@ -77,7 +83,7 @@ def pg_server(request: pytest.FixtureRequest) -> Iterator[ServerInfo]:
             host="127.0.0.1",
             port=devserver.port or 0,
             user="postgres",
-            password=None,
+            password=devserver.password(),
             dbname="postgres",
             devserver=devserver,
         )
@@ -115,6 +121,23 @@ yeko_template = noproc_factory(load=[apply_schema])
 def postgresql_noproc(
     pg_server: ServerInfo, request: pytest.FixtureRequest
 ) -> NoopExecutor:
-    """The migrated template, filled once per session after the server is up."""
+    """The migrated template, filled once per session after the server is up.
+
+    The migrations made the application's roles: each login role gets the
+    owner's password now, and so does ``yeko_test_owner``, which test_tenancy
+    creates when missing (as a DBA would, without a password) and logs in as.
+    """
     executor: NoopExecutor = request.getfixturevalue("yeko_template")
+    if (devserver := pg_server.devserver) is not None:
+        with psycopg.connect(pg_server.url(), autocommit=True) as conn:
+            conn.execute(
+                "DO $$ BEGIN CREATE ROLE yeko_test_owner LOGIN NOSUPERUSER"
+                " NOBYPASSRLS; EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+            )
+            rows = conn.execute(
+                "SELECT rolname FROM pg_roles"
+                " WHERE rolcanlogin AND rolname <> current_user ORDER BY rolname"
+            ).fetchall()
+        for (role,) in rows:
+            devserver.set_password(role, devserver.password())
     return executor

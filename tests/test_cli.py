@@ -30,7 +30,7 @@ def test_server_start_status_url_stop_through_the_cli(
 ) -> None:
     assert main(["server", "start"]) == 0
     url = capsys.readouterr().out.strip()
-    assert url.startswith("postgresql://postgres@127.0.0.1:")
+    assert url.startswith("postgresql://postgres:")  # with the owner's password
     assert main(["server", "status"]) == 0
     assert capsys.readouterr().out.startswith("running")
     assert main(["server", "url", "--owner", "--dbname", "postgres"]) == 0
@@ -47,9 +47,12 @@ def test_server_url_hands_out_the_app_role_and_the_owner_only_when_asked(
     assert main(["server", "url"]) == 0
     out, err = capsys.readouterr()
     app = out.strip()
-    assert app == owner.replace("//postgres@", "//yeko_app@").replace(
-        "/postgres", "/yeko"
-    )
+    app_password = psycopg.conninfo.conninfo_to_dict(app)["password"]
+    owner_password = psycopg.conninfo.conninfo_to_dict(owner)["password"]
+    assert app_password != owner_password  # each role has its own
+    assert app == owner.replace(
+        f"//postgres:{owner_password}@", f"//yeko_app:{app_password}@"
+    ).replace("/postgres", "/yeko")
     assert "role 'yeko_app' does not exist yet; run 'yeko-sql migrate'" in err
 
     assert main(["migrate"]) == 0  # the local server's yeko database, as its owner

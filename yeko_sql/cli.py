@@ -59,8 +59,8 @@ def _server(args: argparse.Namespace) -> int:
             if (hint := _missing_on(server, args.dbname, user)) is not None:
                 print(f"yeko-sql: {hint}", file=sys.stderr)
         case "destroy":
-            server.destroy()
-            print(f"removed {server.root}")
+            removed = server.destroy()
+            print(f"removed {server.root}" if removed else f"nothing in {server.root}")
     return 0
 
 
@@ -77,7 +77,10 @@ def _missing_on(server: DevServer, dbname: str, user: str) -> str | None:
     if row is None or all(row):
         return None
     missing = f"role {user!r}" if not row[0] else f"database {dbname!r}"
-    return f"{missing} does not exist yet; run 'yeko-sql migrate' (make migrate)"
+    return (
+        f"{missing} does not exist yet; run 'yeko-sql migrate' (make migrate), "
+        "then ask for this URL again: that gives the role its password"
+    )
 
 
 def _migrate(args: argparse.Namespace) -> int:

@@ -5,7 +5,7 @@ demo's setup) run as the owner: an explicit URL, else ``DATABASE_URL``, else
 the superuser of the local server. The application runs as ``yeko_app``,
 which Row-Level Security scopes to one school at a time: ``yeko-sql server
 url`` hands out that role's URL, and ``role_url`` turns an owner's URL into
-any role's.
+any role's, with the role's own password when the URL is the local server's.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import os
 import psycopg
 from psycopg import sql
 
-from yeko_sql.devserver import DevServer
+from yeko_sql.devserver import DevServer, server_for
 
 __all__ = [
     "APP_ROLE",
@@ -50,14 +50,20 @@ def resolve_url(explicit: str | None, *, dbname: str = "yeko") -> str:
 def role_url(url: str, role: str) -> str:
     """*url* with *role* as its user; *url* itself for ``owner``.
 
-    The roles have no password: the local and test servers trust loopback
-    connections; elsewhere set one with ``ALTER ROLE`` (or use a ``.pgpass``).
+    The owner's password is not the role's, so it is dropped. On a local
+    server this process knows (``devserver.server_for``) the URL carries the
+    role's own password instead, which the server makes and sets on the role
+    when it exists. Elsewhere the migrations leave the roles without one: set
+    it with ``ALTER ROLE`` and give it through a ``.pgpass`` (``PGPASSFILE``).
     """
     if role == OWNER:
         return url
     params = psycopg.conninfo.conninfo_to_dict(url)
-    params.pop("password", None)  # the owner's password is not the role's
-    return psycopg.conninfo.make_conninfo("", **{**params, "user": role})
+    params.pop("password", None)
+    params["user"] = role
+    if (server := server_for(url)) is not None:
+        params["password"] = server.password(role)
+    return psycopg.conninfo.make_conninfo("", **params)
 
 
 def database_beside(url: str, dbname: str) -> str:
