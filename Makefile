@@ -58,6 +58,6 @@ server-start: install postgres ## start (or reuse) the local server and print it
 server-stop: install ## stop the local server
 	$(BIN)/yeko-sql server stop
 
-clean: ## stop the local server and remove .venv and .yeko
-	-$(BIN)/yeko-sql server destroy
+clean: ## delete the local server (only a folder it made: it refuses others), .venv and .yeko
+	if [ -x $(BIN)/yeko-sql ]; then $(BIN)/yeko-sql server destroy; fi
 	rm -rf $(VENV) .yeko .mypy_cache .ruff_cache .pytest_cache dist build
