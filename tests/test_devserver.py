@@ -18,7 +18,7 @@ from yeko_sql import devserver
 from yeko_sql.cli import main
 from yeko_sql.devserver import DevServer, find_bindir
 from yeko_sql.errors import DevServerError
-from yeko_sql.serverurl import APP_ROLE, OWNER, role_url
+from yeko_sql.serverurl import APP_ROLE, OWNER, masked, role_url
 
 
 @pytest.fixture
@@ -365,6 +365,26 @@ def test_an_app_role_logs_in_with_its_own_password_once_it_exists(
     assert stored is not None
     assert str(stored[0]).startswith("SCRAM-SHA-256$")
     assert password not in str(stored[0])
+
+
+def test_a_password_kept_by_hand_is_the_roles_from_then_on(server: DevServer) -> None:
+    owner_url = server.start()
+    with psycopg.connect(owner_url, autocommit=True) as conn:
+        conn.execute("CREATE ROLE yeko_app LOGIN")
+    chosen = "chosen-by-hand"
+    server.set_password(APP_ROLE, chosen)
+    assert server.password(APP_ROLE) == chosen
+    url = psycopg.conninfo.make_conninfo(owner_url, user=APP_ROLE, password=chosen)
+    assert _query(url, "SELECT current_user") == APP_ROLE
+    with pytest.raises(DevServerError, match="other than 'postgres'"):
+        server.set_password("postgres", "x")
+
+
+def test_masked_shows_a_url_without_its_password() -> None:
+    url = "postgresql://postgres:s3cret@127.0.0.1:5999/yeko"
+    assert "s3cret" not in masked(url)
+    assert "password=***" in masked(url)
+    assert masked("host=db dbname=yeko") == "host=db dbname=yeko"
 
 
 # -- anywhere a newcomer clones -------------------------------------------------

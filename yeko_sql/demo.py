@@ -40,7 +40,7 @@ from yeko_sql.pagination import KeysetPage, Page
 from yeko_sql.plans import sample_params
 from yeko_sql.registry import Registry
 from yeko_sql.seed import Size, seed_database
-from yeko_sql.serverurl import APP_ROLE, role_url
+from yeko_sql.serverurl import APP_ROLE, masked, role_url
 from yeko_sql.settings import Settings
 
 __all__ = ["TOUR", "run_demo"]
@@ -332,7 +332,7 @@ def run_demo(
     tour it as the application: ``yeko_app`` inside ``for_school``."""
     started = time.perf_counter()
     applied = apply_migrations(url)
-    out.write(f"database {url}\nmigrations: {len(applied)} applied now\n")
+    out.write(f"database {masked(url)}\nmigrations: {len(applied)} applied now\n")
     report = seed_database(url, size=size, seed=seed, progress=progress, reset=True)
     counts = ", ".join(f"{n:,} {t}" for t, n in report.counts.items() if n)
     out.write(

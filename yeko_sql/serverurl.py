@@ -22,6 +22,7 @@ __all__ = [
     "OWNER",
     "PLATFORM_ROLE",
     "database_beside",
+    "masked",
     "resolve_url",
     "role_url",
 ]
@@ -63,6 +64,18 @@ def role_url(url: str, role: str) -> str:
     params["user"] = role
     if (server := server_for(url)) is not None:
         params["password"] = server.password(role)
+    return psycopg.conninfo.make_conninfo("", **params)
+
+
+def masked(url: str) -> str:
+    """*url* to show: its password, if any, replaced by ``***``."""
+    try:
+        params = psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.Error:
+        return "<database url>"
+    if "password" not in params:
+        return url
+    params["password"] = "***"  # noqa: S105  (the mask, not a secret)
     return psycopg.conninfo.make_conninfo("", **params)
 
 
