@@ -191,9 +191,8 @@ def test_a_normal_user_runs_the_server_directly(tmp_path: Path) -> None:
         "assert not s._as_service_user\n"
         "print(s.start()); s.destroy()\n"
     )
-    project = Path(__file__).resolve().parents[1]
-    site = next(Path(sys.prefix).glob("lib/python3*/site-packages"))
-    env = {"PYTHONPATH": f"{project}:{site}", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+    code = _importable_copy(root / "code")
+    env = {"PYTHONPATH": str(code), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
     if os.geteuid() == 0:
         os.chown(root, *_postgres_ids())
         command = ["runuser", "-u", "postgres", "--", "/usr/bin/python3", "-c", script]
@@ -213,6 +212,29 @@ def test_a_normal_user_runs_the_server_directly(tmp_path: Path) -> None:
         subprocess.run(["rm", "-rf", str(root)], check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("postgresql://postgres:")
+
+
+def _importable_copy(folder: Path) -> Path:
+    """Copies of the devserver's modules and of what they import, in *folder*.
+
+    The 'postgres' user may not be able to read the project or its venv (a
+    clone in /root), so the child imports these copies instead.
+    """
+    package = folder / "yeko_sql"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    source = Path(devserver.__file__).parent
+    for name in ("devserver.py", "errors.py"):
+        shutil.copy(source / name, package / name)
+    site = Path(psycopg.__file__).parents[1]
+    for name in ("msgspec", "psycopg", "psycopg_binary", "psycopg_binary.libs"):
+        if (site / name).is_dir():
+            shutil.copytree(site / name, folder / name)
+    if (site / "typing_extensions.py").is_file():
+        shutil.copy(site / "typing_extensions.py", folder)
+    for path in (folder, *folder.rglob("*")):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return folder
 
 
 def _postgres_ids() -> tuple[int, int]:
