@@ -191,16 +191,16 @@ def test_a_normal_user_runs_the_server_directly(tmp_path: Path) -> None:
         "assert not s._as_service_user\n"
         "print(s.start()); s.destroy()\n"
     )
-    code = _importable_copy(root / "code")
-    env = {"PYTHONPATH": str(code), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
-    if os.geteuid() == 0:
-        os.chown(root, *_postgres_ids())
-        command = ["runuser", "-u", "postgres", "--", "/usr/bin/python3", "-c", script]
-    else:
-        command = [sys.executable, "-c", script]
     try:
+        code = _importable_copy(root / "code")
+        env = {"PYTHONPATH": str(code), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+        if os.geteuid() == 0:
+            os.chown(root, *_postgres_ids())
+            command = ["runuser", "-u", "postgres", "--", "/usr/bin/python3"]
+        else:
+            command = [sys.executable]
         result = subprocess.run(
-            command,
+            [*command, "-c", script],
             capture_output=True,
             text=True,
             env=env,
