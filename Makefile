@@ -49,7 +49,7 @@ bench: install postgres ## yeko-sql against its peers; tables and charts in benc
 guardrails: install postgres ## seed the scale size (once) and hold every budgeted query's plan to its guardrails
 	bash .ci/guardrails
 
-stubs: install postgres ## regenerate yeko_sql/typed.pyi after changing a query, Struct or migration
+stubs: install postgres ## regenerate yeko_sql/yeko/typed.pyi after changing a query, Struct or migration
 	bash .ci/stubs-check --write
 
 server-start: install postgres ## start (or reuse) the local server and print its URL

@@ -28,7 +28,7 @@ from benchmarks.peers import Bench
 from benchmarks.reads import fetch_group, lookup_groups, throughput_group
 from benchmarks.report import Target, chart, check_targets, environment, markdown
 from benchmarks.writes import bulk_insert_group, update_group, upsert_group
-from yeko_sql.devserver import DevServer
+from yeko_sql.ops.devserver import DevServer
 
 RESULTS = Path(__file__).parent / "results"
 

@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 import psycopg
 
-from yeko_sql.migrate import apply_migrations
+from yeko_sql.ops.migrate import apply_migrations
 
 __all__ = ["SCHOOL_ID", "Sizes", "build", "student_id"]
 

@@ -64,7 +64,7 @@ def _maker(url: str, case: str) -> Callable[[int | None], Any]:  # noqa: PLR0915
     from psycopg.rows import class_row, tuple_row  # noqa: PLC0415
 
     from benchmarks.peers import registry  # noqa: PLC0415
-    from yeko_sql.domain.enrollments import Enrollment  # noqa: PLC0415
+    from yeko_sql.yeko.domain.enrollments import Enrollment  # noqa: PLC0415
 
     queries = registry()
     fetch_sql = queries["bench.list_enrollments"].compiled

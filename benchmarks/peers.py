@@ -24,10 +24,10 @@ from psycopg_pool import AsyncConnectionPool, ConnectionPool
 from sqlalchemy import orm
 
 from yeko_sql import AsyncDatabase, Database, Settings, load_queries
-from yeko_sql.domain.enrollments import Enrollment
-from yeko_sql.migrate import yoyo_url
-from yeko_sql.registry import Registry
-from yeko_sql.resources import sql_dir
+from yeko_sql.ops.migrate import yoyo_url
+from yeko_sql.query.registry import Registry
+from yeko_sql.yeko.domain.enrollments import Enrollment
+from yeko_sql.yeko.resources import sql_dir
 
 __all__ = [
     "POOL",
@@ -84,7 +84,7 @@ class EnrollmentModel(Base):
 
 def registry() -> Registry:
     """Yeko's bundled queries plus the benchmark's ``bench`` namespace."""
-    return load_queries([sql_dir(), BENCH_SQL], models=["yeko_sql.domain"])
+    return load_queries([sql_dir(), BENCH_SQL], models=["yeko_sql.yeko.domain"])
 
 
 def aiosql_text(queries: Registry) -> str:

@@ -16,7 +16,7 @@ from sqlalchemy import orm
 from benchmarks.data import SCHOOL_ID, Sizes
 from benchmarks.harness import Group
 from benchmarks.peers import Bench, EnrollmentModel
-from yeko_sql.domain.enrollments import Enrollment
+from yeko_sql.yeko.domain.enrollments import Enrollment
 
 __all__ = [
     "enrollment_id",

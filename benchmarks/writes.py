@@ -18,8 +18,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from benchmarks.data import SCHOOL_ID, Sizes, student_id
 from benchmarks.harness import Group
 from benchmarks.peers import Bench
-from yeko_sql.bulk import columns_of, copy_structs
-from yeko_sql.domain.students import StudentInsert
+from yeko_sql.bulk.copy import columns_of, copy_structs
+from yeko_sql.yeko.domain.students import StudentInsert
 
 __all__ = ["bulk_insert_group", "update_group", "upsert_group"]
 

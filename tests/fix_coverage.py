@@ -19,9 +19,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from yeko_sql.compiler import Query
-from yeko_sql.loader import load_queries
-from yeko_sql.serverurl import APP_ROLE, OWNER
+from yeko_sql.ops.serverurl import APP_ROLE, OWNER
+from yeko_sql.query.compiler import Query
+from yeko_sql.query.loader import load_queries
 
 
 def role_of(query: Query[Any]) -> str:

@@ -11,8 +11,8 @@ from psycopg import sql
 from pytest_postgresql import factories
 
 from tests.fix_server import ServerInfo
-from yeko_sql.database import Database
-from yeko_sql.registry import Registry
+from yeko_sql.query.registry import Registry
+from yeko_sql.runtime.database import Database
 from yeko_sql.settings import Settings
 
 OpenDb = Callable[..., Database]

@@ -1,7 +1,7 @@
 """The session's PostgreSQL: our devserver on tmpfs, or YEKO_TEST_DATABASE_URL.
 
 pytest-postgresql's ``postgresql_proc`` cannot run as root, so the server comes
-from ``yeko_sql.devserver`` (as ``postgres`` through ``runuser`` when root) and
+from ``yeko_sql.ops.devserver`` (as ``postgres`` through ``runuser`` when root) and
 ``postgresql_noproc`` fills a template database with the migrations once;
 ``tests.fix_db`` clones it for every test.
 
@@ -27,8 +27,8 @@ from pytest_postgresql.executors.noop import NoopExecutor
 from pytest_postgresql.factories import postgresql_noproc as noproc_factory
 
 from tests.fix_coverage import record_coverage, remember_server
-from yeko_sql.devserver import DevServer
-from yeko_sql.migrate import apply_migrations
+from yeko_sql.ops.devserver import DevServer
+from yeko_sql.ops.migrate import apply_migrations
 
 
 class ServerInfo(msgspec.Struct, frozen=True, kw_only=True):

@@ -7,13 +7,13 @@ at random or at a point named by ``YEKO_TEST_KILL_AT``:
   ``apply_one`` has committed the migration's steps by then: its kill window);
 - ``steps:<id>``: as soon as ``<id>``'s steps have run, before anything else;
 - ``step:<id>:<n>``: before step ``<n>`` (from 0) of ``<id>`` runs;
-- ``checkpoint:<name>:<id>``: at ``yeko_sql.migrate._checkpoint(name, id)``
+- ``checkpoint:<name>:<id>``: at ``yeko_sql.ops.migrate._checkpoint(name, id)``
   (``recorded``: record written, not committed; ``committed``: just after);
 - ``ready:<id>``: prints ``ready <id>`` to stdout before ``<id>``'s steps run,
   and does not kill (the test kills it while the steps run).
 
 The points are hooks on yoyo's methods, not on yeko_sql's, so the same script
-drives an older ``yeko_sql.migrate`` too. Prints ``done`` when the apply ends.
+drives an older ``yeko_sql.ops.migrate`` too. Prints ``done`` when the apply ends.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from typing import Any
 from yoyo.backends.base import DatabaseBackend
 from yoyo.migrations import Migration, MigrationStep
 
-from yeko_sql import migrate
-from yeko_sql.migrate import apply_migrations
+from yeko_sql.ops import migrate
+from yeko_sql.ops.migrate import apply_migrations
 
 
 def _die() -> None:

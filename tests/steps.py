@@ -15,9 +15,9 @@ import msgspec
 import psycopg
 
 from tests.fix_domain import SchoolWorld, ScopedDb, World, insert_row
-from yeko_sql.bulk import columns_of
-from yeko_sql.domain.enrollments import EnrollmentInsert, EnrollmentStatus
-from yeko_sql.domain.payments import PaymentInsert
+from yeko_sql.bulk.copy import columns_of
+from yeko_sql.yeko.domain.enrollments import EnrollmentInsert, EnrollmentStatus
+from yeko_sql.yeko.domain.payments import PaymentInsert
 
 ENROLLMENT_FIELDS = ["id", "student_id", "class_id", "status"]
 """What insert_enrollments takes: every EnrollmentInsert field but school_id."""

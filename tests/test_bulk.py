@@ -11,7 +11,7 @@ import pytest
 from tests.fix_domain import World, new_id
 from tests.fix_sqlfiles import SqlDir
 from tests.steps import count_students
-from yeko_sql.bulk import (
+from yeko_sql.bulk.copy import (
     chunked,
     columns_of,
     copy_rows,
@@ -20,9 +20,9 @@ from yeko_sql.bulk import (
     copy_target,
     index_by,
 )
-from yeko_sql.database import Database
 from yeko_sql.errors import YekoSqlError
-from yeko_sql.loader import load_queries
+from yeko_sql.query.loader import load_queries
+from yeko_sql.runtime.database import Database
 
 OpenDb = Callable[..., Database]
 

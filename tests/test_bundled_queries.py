@@ -10,9 +10,9 @@ fails the collection loudly, naming the file and line.
 import psycopg
 import pytest
 
-from yeko_sql.check import check_connection
-from yeko_sql.compiler import Query
-from yeko_sql.loader import load_queries
+from yeko_sql.query.compiler import Query
+from yeko_sql.query.loader import load_queries
+from yeko_sql.verify.check import check_connection
 
 QUERIES = list(load_queries())
 

@@ -10,12 +10,12 @@ import pytest
 from psycopg import sql
 
 from tests.fix_sqlfiles import SqlDir
-from yeko_sql.check import Problem, check, check_connection, compare
-from yeko_sql.cli import main
-from yeko_sql.commands import check_command
-from yeko_sql.describe import describe_connection
+from yeko_sql.cli.commands import check_command
+from yeko_sql.cli.main import main
 from yeko_sql.errors import SchemaMismatchError
-from yeko_sql.loader import load_queries
+from yeko_sql.query.loader import load_queries
+from yeko_sql.verify.check import Problem, check, check_connection, compare
+from yeko_sql.verify.describe import describe_connection
 
 
 class SchoolRow(msgspec.Struct, frozen=True, kw_only=True):

@@ -9,11 +9,11 @@ from psycopg import errors, sql
 from tests.fix_domain import World, new_id
 from tests.fix_sqlfiles import SqlDir
 from tests.steps import count_students
-from yeko_sql.bulk import columns_of
-from yeko_sql.chunks import ChunkLoadError, ChunkReport, load_in_chunks
-from yeko_sql.database import Database, Transaction
+from yeko_sql.bulk.chunks import ChunkLoadError, ChunkReport, load_in_chunks
+from yeko_sql.bulk.copy import columns_of
 from yeko_sql.errors import YekoSqlError
-from yeko_sql.loader import load_queries
+from yeko_sql.query.loader import load_queries
+from yeko_sql.runtime.database import Database, Transaction
 
 OpenDb = Callable[..., Database]
 

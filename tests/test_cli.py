@@ -6,7 +6,7 @@ import psycopg
 import pytest
 
 from tests.fix_sqlfiles import SqlDir
-from yeko_sql.cli import main
+from yeko_sql.cli.main import main
 
 
 @pytest.fixture

@@ -3,10 +3,10 @@ import textwrap
 import msgspec
 import pytest
 
-from yeko_sql.compiler import Query, compile_query
 from yeko_sql.errors import PlaceholderError
-from yeko_sql.kinds import Kind
-from yeko_sql.parser import parse_file
+from yeko_sql.query.compiler import Query, compile_query
+from yeko_sql.query.kinds import Kind
+from yeko_sql.query.parser import parse_file
 
 
 class School(msgspec.Struct):

@@ -10,10 +10,10 @@ import psycopg
 import pytest
 
 from tests.fix_sqlfiles import SqlDir
-from yeko_sql.database import Database
 from yeko_sql.errors import NoRowError, ParameterError, RowDecodeError
-from yeko_sql.loader import load_queries
-from yeko_sql.pagination import KeysetPage, Page
+from yeko_sql.query.loader import load_queries
+from yeko_sql.runtime.database import Database
+from yeko_sql.runtime.pagination import KeysetPage, Page
 
 OpenDb = Callable[..., Database]
 

@@ -9,10 +9,10 @@ import pytest
 
 from tests.fix_sqlfiles import SqlDir
 from tests.test_database import THINGS
-from yeko_sql.database_async import AsyncDatabase
 from yeko_sql.errors import NoRowError, ParameterError
-from yeko_sql.loader import load_queries
-from yeko_sql.pagination import KeysetPage, Page
+from yeko_sql.query.loader import load_queries
+from yeko_sql.runtime.database_async import AsyncDatabase
+from yeko_sql.runtime.pagination import KeysetPage, Page
 from yeko_sql.settings import Settings
 
 Scenario = Callable[[AsyncDatabase], Coroutine[Any, Any, None]]

@@ -5,14 +5,14 @@ import psycopg
 import pytest
 
 from tests.fix_sqlfiles import SqlDir
-from yeko_sql.commands import describe_command
-from yeko_sql.describe import (
+from yeko_sql.cli.commands import describe_command
+from yeko_sql.query.loader import load_queries
+from yeko_sql.verify.describe import (
     SCHEMA_VERSION,
     DescribeReport,
     describe,
     describe_connection,
 )
-from yeko_sql.loader import load_queries
 
 SCHOOLS = """
 -- name: get_school :one

@@ -14,11 +14,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from yeko_sql import devserver
-from yeko_sql.cli import main
-from yeko_sql.devserver import DevServer, find_bindir
+from yeko_sql.cli.main import main
 from yeko_sql.errors import DevServerError
-from yeko_sql.serverurl import APP_ROLE, OWNER, masked, role_url
+from yeko_sql.ops import devserver
+from yeko_sql.ops.devserver import DevServer, find_bindir
+from yeko_sql.ops.serverurl import APP_ROLE, OWNER, masked, role_url
 
 
 @pytest.fixture
@@ -186,7 +186,7 @@ def test_a_normal_user_runs_the_server_directly(tmp_path: Path) -> None:
     user, run it as ourselves: either way no runuser is involved."""
     root = Path(tempfile.mkdtemp(prefix="yeko-nonroot-", dir="/dev/shm"))
     script = (
-        "import sys; from yeko_sql.devserver import DevServer\n"
+        "import sys; from yeko_sql.ops.devserver import DevServer\n"
         f"s = DevServer({str(root / 'pg')!r}, fsync=False)\n"
         "assert not s._as_service_user\n"
         "print(s.start()); s.destroy()\n"

@@ -18,11 +18,11 @@ import pytest
 from mypy import api
 
 from tests.fix_sqlfiles import SqlDir
-from yeko_sql.bulk import copy_rows, copy_structs, copy_structs_async
-from yeko_sql.check import check_connection
-from yeko_sql.loader import load_queries
-from yeko_sql.pgcatalog import enum_labels
-from yeko_sql.stubs import generate_stub
+from yeko_sql.bulk.copy import copy_rows, copy_structs, copy_structs_async
+from yeko_sql.query.loader import load_queries
+from yeko_sql.stubs.generate import generate_stub
+from yeko_sql.verify._catalog import enum_labels
+from yeko_sql.verify.check import check_connection
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = """

@@ -35,11 +35,11 @@ from tests.stress import (
     seed,
     write_queries,
 )
-from yeko_sql.database import Database
-from yeko_sql.devserver import DevServer
-from yeko_sql.loader import load_queries
-from yeko_sql.migrate import apply_migrations
-from yeko_sql.registry import Registry
+from yeko_sql.ops.devserver import DevServer
+from yeko_sql.ops.migrate import apply_migrations
+from yeko_sql.query.loader import load_queries
+from yeko_sql.query.registry import Registry
+from yeko_sql.runtime.database import Database
 from yeko_sql.settings import Settings
 
 EXTRA = """
@@ -258,9 +258,9 @@ def test_a_backend_killed_a_moment_ago_costs_no_failed_call(
 IMPORT = """\
 import sys
 
-from yeko_sql.chunks import load_in_chunks
-from yeko_sql.database import Database
-from yeko_sql.loader import load_queries
+from yeko_sql.bulk.chunks import load_in_chunks
+from yeko_sql.runtime.database import Database
+from yeko_sql.query.loader import load_queries
 from yeko_sql.settings import Settings
 
 url, sql_dir, school_id, total, pause = sys.argv[1:]

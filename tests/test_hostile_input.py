@@ -17,10 +17,10 @@ from psycopg import errors
 
 from tests.fix_db import OpenDb
 from tests.fix_sqlfiles import SqlDir
-from yeko_sql.database import Database
 from yeko_sql.errors import ParameterError
 from yeko_sql.ids import new_id
-from yeko_sql.loader import load_queries
+from yeko_sql.query.loader import load_queries
+from yeko_sql.runtime.database import Database
 
 HOSTILE_SQL = """
 -- name: create_school :one

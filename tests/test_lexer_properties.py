@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from yeko_sql.compiler import compile_query
-from yeko_sql.parser import parse_file
-from yeko_sql.sqltext import find_placeholders
+from yeko_sql.query._lexer import find_placeholders
+from yeko_sql.query.compiler import compile_query
+from yeko_sql.query.parser import parse_file
 
 # 150 keeps the run to a few seconds; YEKO_PROPERTY_EXAMPLES=3000 digs deeper.
 EXAMPLES = settings(

@@ -2,9 +2,9 @@
 
 import asyncio
 
-from yeko_sql.database import Database
-from yeko_sql.database_async import AsyncDatabase
-from yeko_sql.lifo import AsyncLifoConnectionPool, LifoConnectionPool
+from yeko_sql.runtime._pool import AsyncLifoConnectionPool, LifoConnectionPool
+from yeko_sql.runtime.database import Database
+from yeko_sql.runtime.database_async import AsyncDatabase
 
 
 def test_the_sync_pool_lends_the_connection_returned_last(database_url: str) -> None:

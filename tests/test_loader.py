@@ -18,9 +18,9 @@ from yeko_sql.errors import (
     UnknownKindError,
     UnknownStructError,
 )
-from yeko_sql.kinds import Kind
-from yeko_sql.loader import load_queries
-from yeko_sql.registry import Namespace
+from yeko_sql.query.kinds import Kind
+from yeko_sql.query.loader import load_queries
+from yeko_sql.query.registry import Namespace
 
 SCHOOLS = """
     -- Schools: the tenants.
@@ -324,7 +324,7 @@ def test_an_sqlc_kind_is_refused_with_what_to_use(sql_dir: SqlDir) -> None:
     assert where(error, sql_dir) == ("schools.sql", 1)
     assert str(error).endswith(
         "sqlc's ':copyfrom' is not supported for query 'copy_schools';"
-        " use yeko_sql.bulk.copy_structs"
+        " use yeko_sql.bulk.copy.copy_structs"
     )
 
 

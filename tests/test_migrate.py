@@ -7,9 +7,9 @@ import psycopg
 import pytest
 from yoyo import get_backend, read_migrations
 
-from yeko_sql.cli import main
+from yeko_sql.cli.main import main
 from yeko_sql.errors import MigrationError
-from yeko_sql.migrate import (
+from yeko_sql.ops.migrate import (
     LOCK_KEY,
     apply_migrations,
     break_lock,
@@ -155,7 +155,7 @@ def test_the_session_that_migrates_holds_the_lock(
 def test_a_migration_its_record_and_checksum_commit_together(
     empty_database_url: str, tiny: Path
 ) -> None:
-    """Pins the yoyo internals the apply loop uses (see yeko_sql.migrate)."""
+    """Pins the yoyo internals the apply loop uses (see yeko_sql.ops.migrate)."""
     backend = get_backend(yoyo_url(empty_database_url))
     try:
         with backend.transaction():  # a nested transaction() is a savepoint

@@ -29,15 +29,15 @@ from yoyo import get_backend, read_migrations
 
 from tests.fix_server import ServerInfo
 from tests.migrate_victim import arm
-from yeko_sql.cli import main
-from yeko_sql.migrate import (
+from yeko_sql.cli.main import main
+from yeko_sql.ops.migrate import (
     apply_migrations,
     invalid_indexes,
     list_migrations,
     migration_status,
     yoyo_url,
 )
-from yeko_sql.resources import migrations_dir
+from yeko_sql.yeko.resources import migrations_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 CIC = "0016_index-students-by-name"

@@ -9,7 +9,7 @@ import pytest
 from yoyo import read_migrations
 from yoyo.migrations import read_sql_migration
 
-from yeko_sql.resources import migrations_dir
+from yeko_sql.yeko.resources import migrations_dir
 
 NAME = re.compile(
     r"^(?P<number>\d{4})_(?P<verb>[a-z]+)-(?P<object>[a-z0-9]+(?:-[a-z0-9]+)*)$"

@@ -2,9 +2,9 @@ import psycopg
 import pytest
 
 from tests.fix_sqlfiles import SqlDir
-from yeko_sql.describe import ColumnInfo, describe_connection
-from yeko_sql.loader import load_queries
-from yeko_sql.nullability import OuterJoins
+from yeko_sql.query.loader import load_queries
+from yeko_sql.verify.describe import ColumnInfo, describe_connection
+from yeko_sql.verify.nullability import OuterJoins
 
 
 def columns(

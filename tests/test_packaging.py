@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from yeko_sql.migrate import list_migrations
+from yeko_sql.ops.migrate import list_migrations
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -49,7 +49,7 @@ def test_an_installed_wheel_finds_its_migrations_and_queries(tmp_path: Path) -> 
     assert [line.split()[0] for line in listed] == expected
 
     probe = (
-        "import yeko_sql, yeko_sql.resources as r;"
+        "import yeko_sql, yeko_sql.yeko.resources as r;"
         "print(yeko_sql.__file__);"
         "print(sorted(p.name for p in r.sql_dir().glob('*.sql')))"
     )

@@ -4,8 +4,8 @@ import textwrap
 import pytest
 
 from yeko_sql.errors import HeaderError, QueryFileError
-from yeko_sql.kinds import SQLC_KINDS, Kind
-from yeko_sql.parser import QuerySpec, parse_duration, parse_file
+from yeko_sql.query.kinds import SQLC_KINDS, Kind
+from yeko_sql.query.parser import QuerySpec, parse_duration, parse_file
 
 
 def parse(text: str, path: str = "sql/schools.sql") -> list[QuerySpec]:
@@ -84,7 +84,7 @@ def test_capitalised_and_url_lines_are_documentation() -> None:
 def test_every_known_header_key_is_kept_raw() -> None:
     [spec] = parse("""
         -- name: list_schools :many
-        -- returns: yeko_sql.domain.schools.School
+        -- returns: yeko_sql.yeko.domain.schools.School
         -- nullable: closed_at, note
         -- notnull: name
         -- budget: 50ms
@@ -95,7 +95,7 @@ def test_every_known_header_key_is_kept_raw() -> None:
         SELECT 1;
     """)
     assert dict(spec.headers) == {
-        "returns": "yeko_sql.domain.schools.School",
+        "returns": "yeko_sql.yeko.domain.schools.School",
         "nullable": "closed_at, note",
         "notnull": "name",
         "budget": "50ms",

@@ -1,4 +1,4 @@
-"""``yeko_sql.pgbench``: a pgbench script from our ``.sql`` files, run for real."""
+"""``yeko_sql.ops.pgbench``: a pgbench script from our ``.sql`` files, run for real."""
 
 from datetime import date
 from decimal import Decimal
@@ -9,9 +9,9 @@ import pytest
 from tests.fix_domain import World
 from tests.fix_sqlfiles import SqlDir
 from yeko_sql.errors import YekoSqlError
-from yeko_sql.loader import load_queries
-from yeko_sql.pgbench import build_script, pgbench_variables, run_pgbench
-from yeko_sql.registry import Registry
+from yeko_sql.ops.pgbench import build_script, pgbench_variables, run_pgbench
+from yeko_sql.query.loader import load_queries
+from yeko_sql.query.registry import Registry
 
 BENCH = """
 -- name: update_school_phone :execrows

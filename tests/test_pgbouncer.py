@@ -30,9 +30,9 @@ import pytest
 from tests.fix_domain import World
 from tests.fix_pgbouncer import PgBouncer
 from tests.fix_sqlfiles import SqlDir
-from yeko_sql.database import Database
-from yeko_sql.database_async import AsyncDatabase
-from yeko_sql.loader import load_queries
+from yeko_sql.query.loader import load_queries
+from yeko_sql.runtime.database import Database
+from yeko_sql.runtime.database_async import AsyncDatabase
 from yeko_sql.settings import Settings
 
 SECONDS = 3.0  # of calls per process and mode

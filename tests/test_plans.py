@@ -4,9 +4,9 @@ import psycopg
 import pytest
 
 from tests.fix_sqlfiles import SqlDir
-from yeko_sql.cli import main
-from yeko_sql.loader import load_queries
-from yeko_sql.plans import guard_queries, stale_plans, write_plans
+from yeko_sql.cli.main import main
+from yeko_sql.query.loader import load_queries
+from yeko_sql.verify.plans import guard_queries, stale_plans, write_plans
 
 QUERIES = """
 -- name: get_item_by_k :opt

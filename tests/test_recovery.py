@@ -6,9 +6,9 @@ from collections.abc import Iterator
 import pytest
 
 from tests.fix_sqlfiles import SqlDir
-from yeko_sql.database import Database
-from yeko_sql.devserver import DevServer
-from yeko_sql.loader import load_queries
+from yeko_sql.ops.devserver import DevServer
+from yeko_sql.query.loader import load_queries
+from yeko_sql.runtime.database import Database
 from yeko_sql.settings import Settings
 
 

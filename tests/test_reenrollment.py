@@ -19,8 +19,8 @@ import psycopg
 import pytest
 
 from tests.fix_domain import SchoolWorld, World, insert_row
-from yeko_sql.database import Database
-from yeko_sql.registry import Registry
+from yeko_sql.query.registry import Registry
+from yeko_sql.runtime.database import Database
 from yeko_sql.settings import Settings
 
 TAG = "yeko:enrollments.insert_next_year_enrollments"

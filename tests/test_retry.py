@@ -11,11 +11,11 @@ from psycopg.errors import DeadlockDetected, SerializationFailure, UniqueViolati
 
 from tests.fix_db import OpenDb
 from tests.fix_sqlfiles import SqlDir
-from yeko_sql.database import Database, Transaction
-from yeko_sql.database_async import AsyncDatabase, AsyncTransaction
-from yeko_sql.loader import load_queries
-from yeko_sql.registry import Registry
-from yeko_sql.retry import backoff_delay, retry, retry_async
+from yeko_sql.query.loader import load_queries
+from yeko_sql.query.registry import Registry
+from yeko_sql.runtime.database import Database, Transaction
+from yeko_sql.runtime.database_async import AsyncDatabase, AsyncTransaction
+from yeko_sql.runtime.retry import backoff_delay, retry, retry_async
 from yeko_sql.settings import Settings
 
 BANK = """

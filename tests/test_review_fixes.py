@@ -8,7 +8,6 @@ import pytest
 
 from tests.fix_db import OpenDb
 from tests.fix_sqlfiles import SqlDir
-from yeko_sql.devserver import DevServer
 from yeko_sql.errors import (
     MigrationError,
     ParameterError,
@@ -16,8 +15,9 @@ from yeko_sql.errors import (
     TooManyRowsError,
     YekoSqlError,
 )
-from yeko_sql.loader import load_queries
-from yeko_sql.migrate import _redact, apply_migrations, migration_status
+from yeko_sql.ops.devserver import DevServer
+from yeko_sql.ops.migrate import _redact, apply_migrations, migration_status
+from yeko_sql.query.loader import load_queries
 
 ODD_COLUMNS = """
 -- name: list_odd_columns :many

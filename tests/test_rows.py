@@ -16,11 +16,11 @@ import pytest
 from psycopg.adapt import Transformer
 
 from tests.fix_sqlfiles import SqlDir
-from yeko_sql.database import Database
-from yeko_sql.database_async import AsyncDatabase
 from yeko_sql.errors import RowDecodeError
-from yeko_sql.loader import load_queries
-from yeko_sql.rows import StructRows
+from yeko_sql.query.loader import load_queries
+from yeko_sql.runtime.database import Database
+from yeko_sql.runtime.database_async import AsyncDatabase
+from yeko_sql.runtime.rows import StructRows
 from yeko_sql.settings import Settings
 
 OpenDb = Callable[..., Database]

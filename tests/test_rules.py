@@ -2,10 +2,10 @@ import psycopg
 import pytest
 
 from tests.fix_sqlfiles import SqlDir
-from yeko_sql.loader import load_queries
-from yeko_sql.pgcatalog import load_catalog
-from yeko_sql.rules import RULES, Violation, lint
-from yeko_sql.sqlast import parse_query
+from yeko_sql.query.loader import load_queries
+from yeko_sql.verify._catalog import load_catalog
+from yeko_sql.verify._tree import parse_query
+from yeko_sql.verify.rules import RULES, Violation, lint
 
 
 def violations(sql_dir: SqlDir, pg: psycopg.Connection, text: str) -> list[Violation]:

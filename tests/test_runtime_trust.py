@@ -24,18 +24,18 @@ import pytest
 
 from tests.fix_domain import World
 from tests.fix_sqlfiles import SqlDir
-from yeko_sql import statements
-from yeko_sql.database import Database, _select_readable, socket_is_healthy
-from yeko_sql.database_async import AsyncDatabase
 from yeko_sql.errors import (
     ParameterError,
     RowSecurityError,
     ScopeError,
     TransactionClosedError,
 )
-from yeko_sql.loader import load_queries
-from yeko_sql.registry import Registry
-from yeko_sql.retry import retry
+from yeko_sql.query.loader import load_queries
+from yeko_sql.query.registry import Registry
+from yeko_sql.runtime import _libpq as statements
+from yeko_sql.runtime.database import Database, _select_readable, socket_is_healthy
+from yeko_sql.runtime.database_async import AsyncDatabase
+from yeko_sql.runtime.retry import retry
 from yeko_sql.settings import Settings
 
 QUERIES = """

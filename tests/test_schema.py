@@ -38,7 +38,7 @@ SCHOOL_TABLES = {
     "payments",
     "marks",
 }
-# Bookkeeping of yoyo and of yeko_sql.migrate, not part of the schema.
+# Bookkeeping of yoyo and of yeko_sql.ops.migrate, not part of the schema.
 BOOKKEEPING_PREFIXES = ("_yoyo", "yoyo_", "yeko_")
 ENUM_COLUMNS = {"status", "role", "kind", "method", "category", "fee_type", "gender"}
 

@@ -15,8 +15,8 @@ import psycopg
 import pytest
 
 from tests.fix_domain import World, insert_row
-from yeko_sql.database import Database
-from yeko_sql.registry import Registry
+from yeko_sql.query.registry import Registry
+from yeko_sql.runtime.database import Database
 from yeko_sql.settings import Settings
 
 SETTINGS = Settings(min_size=1, max_size=1)

@@ -4,9 +4,9 @@ from nanoid.resources import alphabet as nanoid_alphabet
 from psycopg import errors, sql
 
 from yeko_sql.errors import YekoSqlError
-from yeko_sql.migrate import apply_migrations
-from yeko_sql.seed import SIZES, seed_database
-from yeko_sql.seedplan import AS_OF, COLUMNS, Ids, stream
+from yeko_sql.ops.migrate import apply_migrations
+from yeko_sql.yeko.seed.plan import AS_OF, COLUMNS, Ids, stream
+from yeko_sql.yeko.seed.run import SIZES, seed_database
 
 FOREIGN_KEYS = """
 SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid)

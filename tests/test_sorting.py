@@ -4,7 +4,7 @@ import pytest
 from tests.fix_db import OpenDb
 from tests.fix_sqlfiles import SqlDir
 from yeko_sql.errors import HeaderError, ParameterError, PlaceholderError
-from yeko_sql.loader import load_queries
+from yeko_sql.query.loader import load_queries
 
 PEOPLE = """
 -- name: list_people :many

@@ -1,7 +1,7 @@
 import pytest
 
 from yeko_sql.errors import PlaceholderError, QueryFileError
-from yeko_sql.sqltext import find_placeholders, line_of, tokenize
+from yeko_sql.query._lexer import find_placeholders, line_of, tokenize
 
 
 def names(sql: str) -> list[str]:

@@ -11,12 +11,12 @@ import pytest
 
 from tests.fix_db import OpenDb
 from tests.fix_sqlfiles import SqlDir
-from yeko_sql.database import Database
-from yeko_sql.database_async import AsyncDatabase
-from yeko_sql.loader import load_queries
-from yeko_sql.registry import Registry
+from yeko_sql.query.loader import load_queries
+from yeko_sql.query.registry import Registry
+from yeko_sql.runtime._libpq import _Prepared
+from yeko_sql.runtime.database import Database
+from yeko_sql.runtime.database_async import AsyncDatabase
 from yeko_sql.settings import Settings
-from yeko_sql.statements import _Prepared
 
 QUERIES = r"""
 -- name: double :scalar

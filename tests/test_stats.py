@@ -5,9 +5,9 @@ import pytest
 
 from tests.fix_db import OpenDb
 from tests.fix_sqlfiles import SqlDir
-from yeko_sql.cli import main
-from yeko_sql.loader import load_queries
-from yeko_sql.stats import collect_health, format_report
+from yeko_sql.cli.main import main
+from yeko_sql.ops.stats import collect_health, format_report
+from yeko_sql.query.loader import load_queries
 
 WORKLOAD = """
 -- name: get_ledger_row :opt

@@ -14,14 +14,14 @@ import pytest
 
 from tests.fix_domain import World
 from tests.fix_sqlfiles import SqlDir
-from yeko_sql.database import Database, Transaction
-from yeko_sql.database_async import AsyncDatabase, AsyncTransaction
-from yeko_sql.domain.schools import School
-from yeko_sql.loader import load_queries
-from yeko_sql.pagination import Page
+from yeko_sql.query.loader import load_queries
+from yeko_sql.runtime.database import Database, Transaction
+from yeko_sql.runtime.database_async import AsyncDatabase, AsyncTransaction
+from yeko_sql.runtime.pagination import Page
 from yeko_sql.settings import Settings
-from yeko_sql.stubs import BUNDLED_STUB, generate_command, generate_stub
-from yeko_sql.typed import (
+from yeko_sql.stubs.generate import BUNDLED_STUB, generate_command, generate_stub
+from yeko_sql.yeko.domain.schools import School
+from yeko_sql.yeko.typed import (
     AsyncYekoDatabase,
     AsyncYekoTransaction,
     YekoDatabase,
@@ -61,7 +61,7 @@ def test_the_checked_in_stub_matches_the_bundled_queries(database_url: str) -> N
     with psycopg.connect(database_url, autocommit=True) as conn:
         text = generate_stub(load_queries(), conn)
     assert text == BUNDLED_STUB.read_text(encoding="utf-8"), (
-        "yeko_sql/typed.pyi is stale: run 'yeko-sql generate'"
+        "yeko_sql/yeko/typed.pyi is stale: run 'yeko-sql generate'"
     )
 
 

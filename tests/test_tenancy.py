@@ -26,15 +26,15 @@ from tests.fix_domain import World, new_id
 from tests.fix_sqlfiles import SqlDir
 from tests.test_schema import BOOKKEEPING_PREFIXES, GLOBAL_TABLES, SCHOOL_TABLES
 from yeko_sql import columns_of
-from yeko_sql.database import Database
-from yeko_sql.database_async import AsyncDatabase
-from yeko_sql.domain.jobs import JobInsert
-from yeko_sql.domain.schools import SchoolInsert, SchoolStatusCount
-from yeko_sql.loader import load_queries
-from yeko_sql.migrate import apply_migrations, rollback_migrations
-from yeko_sql.registry import Registry
-from yeko_sql.seed import seed_database
+from yeko_sql.ops.migrate import apply_migrations, rollback_migrations
+from yeko_sql.query.loader import load_queries
+from yeko_sql.query.registry import Registry
+from yeko_sql.runtime.database import Database
+from yeko_sql.runtime.database_async import AsyncDatabase
 from yeko_sql.settings import Settings
+from yeko_sql.yeko.domain.jobs import JobInsert
+from yeko_sql.yeko.domain.schools import SchoolInsert, SchoolStatusCount
+from yeko_sql.yeko.seed.run import seed_database
 
 APP, ANALYTICS, PLATFORM = "yeko_app", "yeko_analytics", "yeko_platform"
 ROLES = [APP, ANALYTICS, PLATFORM]

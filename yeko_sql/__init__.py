@@ -1,16 +1,14 @@
 """yeko-sql: hand-written SQL files, called by name, rows as msgspec Structs."""
 
-from yeko_sql.bulk import (
+from yeko_sql.bulk.chunks import ChunkLoadError, ChunkReport, load_in_chunks
+from yeko_sql.bulk.copy import (
     chunked,
     columns_of,
     copy_structs,
     copy_structs_async,
     index_by,
 )
-from yeko_sql.chunks import ChunkLoadError, ChunkReport, load_in_chunks
-from yeko_sql.compiler import Query
-from yeko_sql.database import Database, Transaction
-from yeko_sql.database_async import AsyncDatabase, AsyncTransaction
+from yeko_sql.bulk.worker import Worker
 from yeko_sql.errors import (
     ConfigError,
     DevServerError,
@@ -33,13 +31,15 @@ from yeko_sql.errors import (
     YekoSqlError,
 )
 from yeko_sql.ids import new_id
-from yeko_sql.kinds import Kind
-from yeko_sql.loader import load_queries
-from yeko_sql.pagination import KeysetPage, Page
-from yeko_sql.registry import Namespace, Registry
-from yeko_sql.retry import retry, retry_async
+from yeko_sql.query.compiler import Query
+from yeko_sql.query.kinds import Kind
+from yeko_sql.query.loader import load_queries
+from yeko_sql.query.registry import Namespace, Registry
+from yeko_sql.runtime.database import Database, Transaction
+from yeko_sql.runtime.database_async import AsyncDatabase, AsyncTransaction
+from yeko_sql.runtime.pagination import KeysetPage, Page
+from yeko_sql.runtime.retry import retry, retry_async
 from yeko_sql.settings import Settings
-from yeko_sql.worker import Worker
 
 __all__ = [
     "AsyncDatabase",

@@ -2,6 +2,6 @@
 
 import sys
 
-from yeko_sql.cli import main
+from yeko_sql.cli.main import main
 
 sys.exit(main())

@@ -1,5 +1,5 @@
 from tests.fix_domain import ScopedDb, World
-from yeko_sql.bulk import columns_of
+from yeko_sql.bulk.copy import columns_of
 from yeko_sql.ids import new_id
 
 

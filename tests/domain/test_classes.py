@@ -3,10 +3,10 @@ import psycopg
 import pytest
 
 from tests.fix_domain import ScopedDb, World, new_id
-from yeko_sql.bulk import columns_of
-from yeko_sql.domain.classes import SchoolClass, SchoolClassInsert
-from yeko_sql.domain.school_years import SchoolYear
+from yeko_sql.bulk.copy import columns_of
 from yeko_sql.errors import NoRowError
+from yeko_sql.yeko.domain.classes import SchoolClass, SchoolClassInsert
+from yeko_sql.yeko.domain.school_years import SchoolYear
 
 UPSERT_FIELDS = ["id", "grade_id", "series_id", "name", "capacity"]
 

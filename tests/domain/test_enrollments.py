@@ -11,9 +11,9 @@ from tests.steps import (
     next_year,
     walk,
 )
-from yeko_sql.bulk import columns_of
-from yeko_sql.domain.enrollments import EnrollmentInsert
+from yeko_sql.bulk.copy import columns_of
 from yeko_sql.errors import NoRowError
+from yeko_sql.yeko.domain.enrollments import EnrollmentInsert
 
 
 def confirmed_per_student(pg: psycopg.Connection, year_id: str) -> dict[str, int]:

@@ -7,9 +7,9 @@ import pytest
 
 from tests.fix_domain import ScopedDb, World
 from tests.steps import enroll_all
-from yeko_sql.bulk import columns_of
-from yeko_sql.domain.fees import FeeStructureInsert, FeeType
+from yeko_sql.bulk.copy import columns_of
 from yeko_sql.errors import NoRowError
+from yeko_sql.yeko.domain.fees import FeeStructureInsert, FeeType
 
 UPSERT_FIELDS = [
     f

@@ -6,11 +6,11 @@ import psycopg
 import pytest
 
 from tests.fix_domain import ScopedDb, World
-from yeko_sql.bulk import columns_of
-from yeko_sql.database import Database, Transaction
-from yeko_sql.domain.jobs import Job, JobInsert
+from yeko_sql.bulk.copy import columns_of
+from yeko_sql.bulk.worker import Worker
 from yeko_sql.errors import NoRowError
-from yeko_sql.worker import Worker
+from yeko_sql.runtime.database import Database, Transaction
+from yeko_sql.yeko.domain.jobs import Job, JobInsert
 
 LATER = datetime(2999, 1, 1, tzinfo=UTC)
 

@@ -5,9 +5,9 @@ import pytest
 
 from tests.fix_domain import SchoolWorld, ScopedDb, World, new_id
 from tests.steps import class_students, enroll_all
-from yeko_sql.bulk import columns_of
-from yeko_sql.domain.marks import MarkInsert
+from yeko_sql.bulk.copy import columns_of
 from yeko_sql.errors import NoRowError
+from yeko_sql.yeko.domain.marks import MarkInsert
 
 MARK_FIELDS = [f for f in MarkInsert.__struct_fields__ if f != "school_id"]
 

@@ -9,10 +9,10 @@ import pytest
 
 from tests.fix_domain import AsyncScenario, SchoolWorld, ScopedDb, World, new_id
 from tests.steps import class_students, enroll_all, pay, walk
-from yeko_sql.bulk import columns_of
-from yeko_sql.database_async import AsyncDatabase
-from yeko_sql.domain.payments import PaymentInsert
+from yeko_sql.bulk.copy import columns_of
 from yeko_sql.errors import NoRowError
+from yeko_sql.runtime.database_async import AsyncDatabase
+from yeko_sql.yeko.domain.payments import PaymentInsert
 
 START = datetime(2025, 9, 1, 8, tzinfo=UTC)
 

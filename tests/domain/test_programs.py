@@ -3,14 +3,14 @@ import psycopg
 import pytest
 
 from tests.fix_domain import ScopedDb, World
-from yeko_sql.bulk import columns_of
-from yeko_sql.domain.programs import (
+from yeko_sql.bulk.copy import columns_of
+from yeko_sql.errors import NoRowError
+from yeko_sql.ids import new_id
+from yeko_sql.yeko.domain.programs import (
     ChapterSummary,
     ProgramTemplate,
     ProgramTemplateInsert,
 )
-from yeko_sql.errors import NoRowError
-from yeko_sql.ids import new_id
 
 
 def create(

@@ -7,14 +7,14 @@ import pytest
 
 from tests.fix_domain import ScopedDb, World
 from tests.steps import class_students, enroll_all, pay
-from yeko_sql.bulk import columns_of
-from yeko_sql.domain.marks import MarkInsert
-from yeko_sql.domain.payments import PaymentInsert
-from yeko_sql.domain.programs import ProgramTemplateInsert
-from yeko_sql.domain.users import UserInsert
+from yeko_sql.bulk.copy import columns_of
 from yeko_sql.ids import new_id
-from yeko_sql.plans import SAMPLES, guard_queries
-from yeko_sql.registry import Registry
+from yeko_sql.query.registry import Registry
+from yeko_sql.verify.plans import SAMPLES, guard_queries
+from yeko_sql.yeko.domain.marks import MarkInsert
+from yeko_sql.yeko.domain.payments import PaymentInsert
+from yeko_sql.yeko.domain.programs import ProgramTemplateInsert
+from yeko_sql.yeko.domain.users import UserInsert
 
 # The one sample that picks "no filter" on purpose.
 NULL_SAMPLES = {"sample_search"}

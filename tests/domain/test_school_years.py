@@ -4,10 +4,10 @@ import psycopg
 import pytest
 
 from tests.fix_domain import ScopedDb, World
-from yeko_sql.bulk import columns_of
-from yeko_sql.domain.school_years import SchoolYear, TermInsert
+from yeko_sql.bulk.copy import columns_of
 from yeko_sql.errors import NoRowError
 from yeko_sql.ids import new_id
+from yeko_sql.yeko.domain.school_years import SchoolYear, TermInsert
 
 
 def next_year(db: ScopedDb, world: World) -> SchoolYear:

@@ -3,10 +3,10 @@ import psycopg
 import pytest
 
 from tests.fix_domain import ScopedDb, World
-from yeko_sql.bulk import columns_of
-from yeko_sql.domain.schools import School, SchoolInsert, SchoolStatusCount
+from yeko_sql.bulk.copy import columns_of
 from yeko_sql.errors import NoRowError
 from yeko_sql.ids import new_id
+from yeko_sql.yeko.domain.schools import School, SchoolInsert, SchoolStatusCount
 
 
 def create(db: ScopedDb, **fields: object) -> School:

@@ -5,9 +5,9 @@ import psycopg
 import pytest
 
 from tests.fix_domain import ScopedDb, World, new_id
-from yeko_sql.bulk import columns_of
-from yeko_sql.domain.students import StudentInsert, StudentSummary
+from yeko_sql.bulk.copy import columns_of
 from yeko_sql.errors import NoRowError, ParameterError
+from yeko_sql.yeko.domain.students import StudentInsert, StudentSummary
 
 UPSERT_FIELDS = [f for f in StudentInsert.__struct_fields__ if f != "school_id"]
 

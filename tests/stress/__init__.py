@@ -26,9 +26,9 @@ from typing import Any
 
 import psycopg
 
-from yeko_sql.database import Database
-from yeko_sql.database_async import AsyncDatabase
 from yeko_sql.ids import new_id
+from yeko_sql.runtime.database import Database
+from yeko_sql.runtime.database_async import AsyncDatabase
 
 SCHOOLS = 2
 CLASSES = 4  # per school

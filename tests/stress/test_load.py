@@ -5,7 +5,7 @@ own server for its share of ``YEKO_STRESS_SECONDS`` (30 by default: 40 %
 threads, 40 % asyncio, 20 % the overload variant), then checks that nothing
 failed, no connection leaked and the data invariants hold, and prints
 throughput and p50/p95/p99 latency. pgbench, built from the same ``.sql``
-file by ``yeko_sql.pgbench``, runs 4 clients against the same database at the
+file by ``yeko_sql.ops.pgbench``, runs 4 clients against the same database at the
 same time as an independent second client.
 """
 
@@ -34,13 +34,13 @@ from tests.stress import (
     seed,
     write_queries,
 )
-from yeko_sql.database import Database
-from yeko_sql.database_async import AsyncDatabase
-from yeko_sql.devserver import DevServer
-from yeko_sql.loader import load_queries
-from yeko_sql.migrate import apply_migrations
-from yeko_sql.pgbench import PgbenchResult, PgbenchScript, build_script, run_pgbench
-from yeko_sql.registry import Registry
+from yeko_sql.ops.devserver import DevServer
+from yeko_sql.ops.migrate import apply_migrations
+from yeko_sql.ops.pgbench import PgbenchResult, PgbenchScript, build_script, run_pgbench
+from yeko_sql.query.loader import load_queries
+from yeko_sql.query.registry import Registry
+from yeko_sql.runtime.database import Database
+from yeko_sql.runtime.database_async import AsyncDatabase
 from yeko_sql.settings import Settings
 
 pytestmark = pytest.mark.stress

@@ -1,4 +1,4 @@
-"""mypy sees every bundled query through ``yeko_sql.typed`` (``reveal_type`` checks).
+"""mypy sees every bundled query through ``yeko_sql.yeko.typed`` (``reveal_type`` checks).
 
 One mypy run (strict, the project's config, a cache in tmp) checks a few
 snippet files; each test reads the lines mypy reported for its file.
@@ -15,7 +15,7 @@ from mypy import api
 
 ROOT = Path(__file__).resolve().parents[2]
 PRELUDE = """
-from yeko_sql.typed import AsyncYekoDatabase, YekoDatabase
+from yeko_sql.yeko.typed import AsyncYekoDatabase, YekoDatabase
 
 db = YekoDatabase("postgresql://")
 """
@@ -78,21 +78,21 @@ SNIPPETS = {
     """,
 }
 REVEALED = [
-    "yeko_sql.domain.schools.School",
-    "yeko_sql.domain.schools.School | None",
-    "list[yeko_sql.domain.catalog.Track]",
-    "yeko_sql.pagination.Page[yeko_sql.domain.schools.SchoolSummary]",
-    "yeko_sql.pagination.KeysetPage[yeko_sql.domain.enrollments.EnrollmentListing]",
+    "yeko_sql.yeko.domain.schools.School",
+    "yeko_sql.yeko.domain.schools.School | None",
+    "list[yeko_sql.yeko.domain.catalog.Track]",
+    "yeko_sql.runtime.pagination.Page[yeko_sql.yeko.domain.schools.SchoolSummary]",
+    "yeko_sql.runtime.pagination.KeysetPage[yeko_sql.yeko.domain.enrollments.EnrollmentListing]",
     "int",
     "str | None",
     "int",
-    "yeko_sql.domain.schools.School",
-    "yeko_sql.typed.YekoTransaction",
-    "yeko_sql.pagination.Page[yeko_sql.domain.students.StudentSummary]",
-    "yeko_sql.typed.YekoTransaction",
-    "yeko_sql.typed.YekoDatabase",
-    "yeko_sql.typed.AsyncYekoDatabase",
-    "yeko_sql.domain.schools.School",
+    "yeko_sql.yeko.domain.schools.School",
+    "yeko_sql.yeko.typed.YekoTransaction",
+    "yeko_sql.runtime.pagination.Page[yeko_sql.yeko.domain.students.StudentSummary]",
+    "yeko_sql.yeko.typed.YekoTransaction",
+    "yeko_sql.yeko.typed.YekoDatabase",
+    "yeko_sql.yeko.typed.AsyncYekoDatabase",
+    "yeko_sql.yeko.domain.schools.School",
     "int",
 ]
 _LINE = re.compile(r"^(?P<file>[^:]+)\.py:\d+: (?P<level>error|note): (?P<text>.*)$")

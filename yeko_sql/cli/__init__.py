@@ -1,0 +1,1 @@
+"""The ``yeko-sql`` command."""

@@ -1,0 +1,1 @@
+"""Running PostgreSQL: the local server, migrations, stats, pgbench."""

@@ -1,0 +1,92 @@
+"""Which database a command uses, and as which role.
+
+Commands that change the schema or load data (``migrate``, ``seed``, the
+demo's setup) run as the owner: an explicit URL, else ``DATABASE_URL``, else
+the superuser of the local server. The application runs as ``yeko_app``,
+which Row-Level Security scopes to one school at a time: ``yeko-sql server
+url`` hands out that role's URL, and ``role_url`` turns an owner's URL into
+any role's, with the role's own password when the URL is the local server's.
+"""
+
+from __future__ import annotations
+
+import os
+
+import psycopg
+from psycopg import sql
+
+from yeko_sql.ops.devserver import DevServer, server_for
+
+__all__ = [
+    "APP_ROLE",
+    "OWNER",
+    "PLATFORM_ROLE",
+    "database_beside",
+    "masked",
+    "resolve_url",
+    "role_url",
+]
+
+APP_ROLE = "yeko_app"
+"""The application's role: sees one school's rows, inside ``for_school``."""
+PLATFORM_ROLE = "yeko_platform"
+"""The cross-school platform paths: school picker, school lookup, the job worker."""
+OWNER = "owner"
+"""The ``-- role:`` value naming the schema owner (whoever migrates)."""
+
+
+def resolve_url(explicit: str | None, *, dbname: str = "yeko") -> str:
+    """Return *explicit*, else ``DATABASE_URL``, else the owner's URL of *dbname*.
+
+    The local server is started when needed and *dbname* created on it; its
+    superuser owns what it migrates and seeds.
+    """
+    if explicit:
+        return explicit
+    if env := os.environ.get("DATABASE_URL"):
+        return env
+    return DevServer().create_database(dbname)
+
+
+def role_url(url: str, role: str) -> str:
+    """*url* with *role* as its user; *url* itself for ``owner``.
+
+    The owner's password is not the role's, so it is dropped. On a local
+    server this process knows (``devserver.server_for``) the URL carries the
+    role's own password instead, which the server makes and sets on the role
+    when it exists. Elsewhere the migrations leave the roles without one: set
+    it with ``ALTER ROLE`` and give it through a ``.pgpass`` (``PGPASSFILE``).
+    """
+    if role == OWNER:
+        return url
+    params = psycopg.conninfo.conninfo_to_dict(url)
+    params.pop("password", None)
+    params["user"] = role
+    if (server := server_for(url)) is not None:
+        params["password"] = server.password(role)
+    return psycopg.conninfo.make_conninfo("", **params)
+
+
+def masked(url: str) -> str:
+    """*url* to show: its password, if any, replaced by ``***``."""
+    try:
+        params = psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.Error:
+        return "<database url>"
+    if "password" not in params:
+        return url
+    params["password"] = "***"  # noqa: S105  (the mask, not a secret)
+    return psycopg.conninfo.make_conninfo("", **params)
+
+
+def database_beside(url: str, dbname: str) -> str:
+    """Create *dbname* on the server of *url* unless it exists; return its URL."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        found = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [dbname]
+        ).fetchone()
+        if found is None:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+    params = psycopg.conninfo.conninfo_to_dict(url)
+    params["dbname"] = dbname
+    return psycopg.conninfo.make_conninfo("", **params)

@@ -1,0 +1,1 @@
+"""Text to a Registry: the lexer, parser, sort variants, compiler, loader."""

@@ -1,0 +1,1 @@
+"""Calls at run time: databases, the libpq path, the pool, rows, streams."""

@@ -1,0 +1,1 @@
+"""The typed ``.pyi`` of an app's queries, written from describe."""

@@ -1,0 +1,1 @@
+"""Queries judged against the real schema: describe, check, rules, plans."""

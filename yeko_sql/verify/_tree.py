@@ -1,0 +1,439 @@
+"""A query's parse tree (pglast) and the relations its names refer to.
+
+Shared by nullability inference and the lint rules: parse a query's compiled
+SQL once, walk the tree, and resolve a ``ColumnRef`` to the FROM item it reads
+(a catalog table, a subquery, a CTE or a set-returning function), knowing
+whether that item sits on the nullable side of an outer join.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+import pglast
+from pglast import ast
+from pglast.enums import CmdType, JoinType, OnConflictAction, SetOperation
+
+from yeko_sql.query.compiler import Query
+from yeko_sql.verify._catalog import Catalog, Table
+
+__all__ = [
+    "PRIVILEGES",
+    "Relation",
+    "Scope",
+    "children",
+    "column_ref",
+    "conjuncts",
+    "from_items",
+    "is_param",
+    "levels",
+    "output_locations",
+    "output_names",
+    "param_number",
+    "parse_query",
+    "returning",
+    "source_line",
+    "table_privileges",
+    "target_arms",
+    "targets",
+    "unwrap",
+    "walk",
+]
+
+
+def parse_query(query: Query[object]) -> ast.Node | None:
+    """The statement node of *query*'s compiled SQL; None when pglast refuses it."""
+    try:
+        statements = pglast.parse_sql(query.compiled)
+    except pglast.parser.ParseError:
+        return None
+    return statements[0].stmt if len(statements) == 1 else None
+
+
+def source_line(query: Query[object], location: int | None) -> int:
+    """The file line of a pglast *location* (a 0-based index into ``compiled``)."""
+    if location is None or location < 0:
+        return query.line
+    return query.source_line(location + 1)
+
+
+def walk(node: object) -> Iterator[ast.Node]:
+    """Every node under *node* (itself included), depth first."""
+    if isinstance(node, tuple | list):
+        for item in node:
+            yield from walk(item)
+    elif isinstance(node, ast.Node):
+        yield node
+        for name in node:
+            value = getattr(node, name)
+            if isinstance(value, ast.Node | tuple | list):
+                yield from walk(value)
+
+
+def unwrap(node: object) -> object:
+    """*node* without the casts and ``COLLATE`` clauses around it."""
+    while isinstance(node, ast.TypeCast | ast.CollateClause):
+        node = node.arg
+    return node
+
+
+def param_number(node: object) -> int | None:
+    """The ``$n`` number of a (possibly cast) parameter, else None."""
+    node = unwrap(node)
+    return node.number if isinstance(node, ast.ParamRef) else None
+
+
+def is_param(node: object) -> bool:
+    """Whether *node* is a parameter, possibly cast."""
+    return param_number(node) is not None
+
+
+_MAX_NAME_PARTS = 3  # schema.table.column
+
+
+def column_ref(node: object) -> tuple[str | None, str] | None:
+    """``(qualifier, column)`` of a (possibly cast) column reference, else None."""
+    node = unwrap(node)
+    if not isinstance(node, ast.ColumnRef) or not node.fields:
+        return None
+    names = [f.sval if isinstance(f, ast.String) else None for f in node.fields]
+    if None in names or len(names) > _MAX_NAME_PARTS:  # a star, a subscript
+        return None
+    last = names[-1]
+    assert last is not None  # noqa: S101  (checked above)
+    return (names[-2] if len(names) > 1 else None), last
+
+
+def conjuncts(node: object) -> list[object]:
+    """The terms of a top-level ``AND`` chain (an ``OR`` is one term)."""
+    if node is None:
+        return []
+    if isinstance(node, ast.BoolExpr) and node.boolop == 0:  # AND_EXPR
+        return [term for arg in node.args or () for term in conjuncts(arg)]
+    return [node]
+
+
+def returning(stmt: ast.Node) -> tuple[ast.Node, ...]:
+    """The ``RETURNING`` targets of an ``INSERT``/``UPDATE``/``DELETE``."""
+    clause = getattr(stmt, "returningClause", None)
+    if clause is None:
+        return ()
+    return tuple(clause.exprs or ())
+
+
+def targets(stmt: ast.Node) -> tuple[ast.Node, ...]:
+    """The result targets of a statement: the select list, or ``RETURNING``."""
+    if isinstance(stmt, ast.SelectStmt):
+        while stmt.op != SetOperation.SETOP_NONE and stmt.larg is not None:
+            stmt = stmt.larg
+        return tuple(stmt.targetList or ())
+    return returning(stmt)
+
+
+def target_arms(
+    stmt: ast.Node, catalog: Catalog, parent: Scope | None = None
+) -> list[tuple[Scope, list[object]]]:
+    """(scope, target expressions) per arm of a set operation or VALUES rows.
+
+    A plain statement has one arm. A star in the targets ends the list there,
+    since the positions after it depend on the table.
+    """
+    if isinstance(stmt, ast.SelectStmt) and stmt.op != SetOperation.SETOP_NONE:
+        return [
+            arm
+            for side in (stmt.larg, stmt.rarg)
+            if side is not None
+            for arm in target_arms(side, catalog, parent)
+        ]
+    scope = Scope.of(stmt, catalog, parent)
+    if isinstance(stmt, ast.SelectStmt) and stmt.valuesLists:
+        return [(scope, list(row)) for row in stmt.valuesLists]
+    exprs: list[object] = []
+    for target in targets(stmt):
+        value = getattr(target, "val", None)
+        if isinstance(value, ast.ColumnRef) and isinstance(
+            (value.fields or (None,))[-1], ast.A_Star
+        ):
+            break
+        exprs.append(value)
+    return [(scope, exprs)]
+
+
+def output_locations(stmt: ast.Node) -> list[int | None]:
+    """Where each target starts in the SQL (0-based), in result order."""
+    return [getattr(target, "location", None) for target in targets(stmt)]
+
+
+def output_names(stmt: ast.Node) -> list[str]:
+    """The column names a statement's targets produce, as PostgreSQL names them."""
+    names = []
+    for target in targets(stmt):
+        if not isinstance(target, ast.ResTarget):
+            continue
+        if target.name:
+            names.append(target.name)
+            continue
+        value = unwrap(target.val)
+        ref = column_ref(value)
+        if ref is not None:
+            names.append(ref[1])
+        elif isinstance(value, ast.FuncCall) and value.funcname:
+            names.append(value.funcname[-1].sval)
+        else:
+            names.append("?column?")
+    return names
+
+
+@dataclass
+class Relation:
+    """A FROM item: a table, or a subquery/CTE/function with known column names."""
+
+    alias: str
+    table: Table | None = None
+    subquery: ast.Node | None = None
+    columns: tuple[str, ...] = ()
+    nullable: bool = False  # on the nullable side of an outer join, in the SQL
+    node: ast.Node | None = None
+
+    def has_column(self, name: str) -> bool:
+        """Whether this item has a column *name*."""
+        if self.table is not None:
+            return name in self.table.columns
+        return name in self.columns
+
+
+@dataclass
+class Scope:
+    """The FROM items one statement level sees, and the CTEs in reach."""
+
+    catalog: Catalog
+    relations: list[Relation] = field(default_factory=list)
+    ctes: dict[str, ast.Node] = field(default_factory=dict)
+    parent: Scope | None = None
+    grouped: bool = False  # the level has GROUP BY: every group has a row
+    # With GROUPING SETS, ROLLUP or CUBE: the columns every grouping keeps;
+    # any other grouped column is NULL in subtotal rows. None: no such sets.
+    kept_in_all_sets: set[str] | None = None
+
+    @classmethod
+    def of(cls, stmt: ast.Node, catalog: Catalog, parent: Scope | None = None) -> Scope:
+        """The scope of *stmt*'s own level (its FROM, or its target table)."""
+        scope = cls(catalog, parent=parent, ctes=dict(parent.ctes) if parent else {})
+        groups = getattr(stmt, "groupClause", None) or ()
+        scope.grouped = bool(groups)
+        if any(isinstance(g, ast.GroupingSet) for g in groups):
+            refs = [column_ref(g) for g in groups if not isinstance(g, ast.GroupingSet)]
+            scope.kept_in_all_sets = {ref[1] for ref in refs if ref is not None}
+        with_clause = getattr(stmt, "withClause", None)
+        for cte in (with_clause.ctes or ()) if with_clause else ():
+            scope.ctes[cte.ctename] = cte.ctequery
+        target = getattr(stmt, "relation", None)
+        if isinstance(target, ast.RangeVar):
+            scope.add(target, nullable=False)
+        for item in from_items(stmt):
+            scope.add(item, nullable=False)
+        return scope
+
+    def add(self, item: object, *, nullable: bool) -> None:
+        """Add a FROM item and, for a join, both its sides."""
+        if isinstance(item, ast.JoinExpr):
+            kind = item.jointype
+            self.add(item.larg, nullable=nullable or kind in _NULLS_LEFT)
+            self.add(item.rarg, nullable=nullable or kind in _NULLS_RIGHT)
+        elif isinstance(item, ast.RangeVar) and item.relname:
+            alias = _alias(item, item.relname)
+            cte = self.ctes.get(item.relname) if not item.schemaname else None
+            if cte is not None:
+                relation = Relation(alias, subquery=cte, columns=_names(cte, item))
+            else:
+                table = self.catalog.find(item.relname, item.schemaname)
+                relation = Relation(alias, table=table)
+            relation.nullable, relation.node = nullable, item
+            self.relations.append(relation)
+        elif isinstance(item, ast.RangeSubselect) and item.subquery is not None:
+            alias = _alias(item, "?subquery?")
+            columns = _names(item.subquery, item)
+            self.relations.append(
+                Relation(alias, None, item.subquery, columns, nullable, item)
+            )
+        elif isinstance(item, ast.RangeFunction):
+            alias = _alias(item, _function_name(item))
+            columns = _alias_columns(item) or (alias,)
+            self.relations.append(Relation(alias, None, None, columns, nullable, item))
+
+    def subtotal_null(self, expr: object) -> bool:
+        """Whether *expr* is a column that GROUPING SETS leave NULL in some rows."""
+        ref = column_ref(expr)
+        kept = self.kept_in_all_sets
+        return kept is not None and ref is not None and ref[1] not in kept
+
+    def resolve(self, qualifier: str | None, column: str) -> Relation | None:
+        """The FROM item a column reference reads, looking outwards."""
+        if qualifier is not None:
+            found = [r for r in self.relations if r.alias == qualifier]
+        else:
+            found = [r for r in self.relations if r.has_column(column)]
+        if len(found) == 1:
+            return found[0]
+        if not found and self.parent is not None:
+            return self.parent.resolve(qualifier, column)
+        return None
+
+
+_NULLS_LEFT = (JoinType.JOIN_RIGHT, JoinType.JOIN_FULL)
+_NULLS_RIGHT = (JoinType.JOIN_LEFT, JoinType.JOIN_FULL)
+
+
+def from_items(stmt: ast.Node) -> Sequence[object]:
+    """The FROM items of a statement level (``USING`` for ``DELETE`` and ``MERGE``)."""
+    if isinstance(stmt, ast.SelectStmt | ast.UpdateStmt):
+        return stmt.fromClause or ()
+    if isinstance(stmt, ast.DeleteStmt):
+        return stmt.usingClause or ()
+    if isinstance(stmt, ast.MergeStmt) and stmt.sourceRelation is not None:
+        return (stmt.sourceRelation,)
+    return ()
+
+
+_STATEMENTS = (
+    ast.SelectStmt,
+    ast.InsertStmt,
+    ast.UpdateStmt,
+    ast.DeleteStmt,
+    ast.MergeStmt,
+)
+
+
+def levels(
+    stmt: ast.Node, catalog: Catalog, parent: Scope | None = None
+) -> Iterator[tuple[ast.Node, Scope]]:
+    """Each statement level (CTEs, subqueries, set-operation arms) with its scope."""
+    scope = Scope.of(stmt, catalog, parent)
+    yield stmt, scope
+    for child in children(stmt):
+        yield from levels(child, catalog, scope)
+
+
+def children(node: ast.Node) -> Iterator[ast.Node]:
+    """The statements right under *node*: CTEs, subqueries, set-operation arms."""
+    for name in node:
+        yield from _statements_in(getattr(node, name))
+
+
+def _statements_in(value: object) -> Iterator[ast.Node]:
+    if isinstance(value, _STATEMENTS):
+        yield value
+    elif isinstance(value, tuple | list):
+        for item in value:
+            yield from _statements_in(item)
+    elif isinstance(value, ast.Node):
+        yield from children(value)
+
+
+PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE")
+"""The table privileges ``table_privileges`` names, as ``GRANT`` spells them."""
+
+_MERGE_ACTIONS = {
+    CmdType.CMD_INSERT: "INSERT",
+    CmdType.CMD_UPDATE: "UPDATE",
+    CmdType.CMD_DELETE: "DELETE",
+}
+
+
+def table_privileges(stmt: ast.Node, catalog: Catalog) -> list[tuple[Table, str]]:
+    """The privileges running *stmt* needs, per table or view it reads or writes.
+
+    Every table read anywhere (a FROM item, a subquery, a CTE) needs
+    ``SELECT``; the target of ``INSERT``/``UPDATE``/``DELETE`` needs that
+    privilege, plus ``SELECT`` when the statement reads its columns (a
+    ``WHERE``, ``RETURNING``, an ``ON CONFLICT`` key), plus ``UPDATE`` for
+    ``ON CONFLICT DO UPDATE``. Column privileges are not looked at.
+    """
+    needed: dict[tuple[int, str], Table] = {}
+    for level, scope in levels(stmt, catalog):
+        target = getattr(level, "relation", None)
+        for relation in scope.relations:
+            if relation.table is None:
+                continue
+            wanted = (
+                _target_privileges(level, relation)
+                if target is not None and relation.node is target
+                else ["SELECT"]
+            )
+            for privilege in wanted:
+                needed.setdefault((relation.table.oid, privilege), relation.table)
+    return [(table, privilege) for (_, privilege), table in needed.items()]
+
+
+def _target_privileges(stmt: ast.Node, target: Relation) -> list[str]:
+    if isinstance(stmt, ast.InsertStmt):
+        wanted = ["INSERT"]
+        conflict = stmt.onConflictClause
+        if returning(stmt) or (conflict is not None and conflict.infer is not None):
+            wanted.append("SELECT")
+        if (
+            conflict is not None
+            and conflict.action == OnConflictAction.ONCONFLICT_UPDATE
+        ):
+            wanted.append("UPDATE")
+        return wanted
+    if isinstance(stmt, ast.MergeStmt):
+        actions = {
+            _MERGE_ACTIONS[clause.commandType]
+            for clause in stmt.mergeWhenClauses or ()
+            if clause.commandType in _MERGE_ACTIONS
+        }
+        return ["SELECT", *sorted(actions)]
+    wanted = ["UPDATE" if isinstance(stmt, ast.UpdateStmt) else "DELETE"]
+    read = [
+        getattr(stmt, "whereClause", None),
+        [getattr(t, "val", None) for t in getattr(stmt, "targetList", None) or ()],
+        returning(stmt),
+    ]
+    if any(_reads(node, target) for node in walk(read)):
+        wanted.append("SELECT")
+    return wanted
+
+
+def _reads(node: ast.Node, target: Relation) -> bool:
+    """Whether *node* is a column reference that may read *target*."""
+    if not isinstance(node, ast.ColumnRef) or not node.fields:
+        return False
+    if isinstance(node.fields[-1], ast.A_Star):
+        return len(node.fields) == 1 or getattr(node.fields[0], "sval", None) == (
+            target.alias
+        )
+    ref = column_ref(node)
+    if ref is None:
+        return False
+    qualifier, column = ref
+    return qualifier == target.alias if qualifier else target.has_column(column)
+
+
+def _alias(
+    item: ast.RangeVar | ast.RangeSubselect | ast.RangeFunction, default: str
+) -> str:
+    alias = item.alias
+    return str(alias.aliasname) if alias is not None and alias.aliasname else default
+
+
+def _alias_columns(item: ast.RangeSubselect | ast.RangeFunction) -> tuple[str, ...]:
+    alias = item.alias
+    if alias is None or not alias.colnames:
+        return ()
+    return tuple(str(c.sval) for c in alias.colnames)
+
+
+def _names(query: ast.Node, item: ast.RangeVar | ast.RangeSubselect) -> tuple[str, ...]:
+    own = _alias_columns(item) if isinstance(item, ast.RangeSubselect) else ()
+    names = output_names(query)
+    return tuple(own) + tuple(names[len(own) :])
+
+
+def _function_name(item: ast.RangeFunction) -> str:
+    for pair in item.functions or ():
+        call = pair[0] if isinstance(pair, tuple) else None
+        if isinstance(call, ast.FuncCall) and call.funcname:
+            return str(call.funcname[-1].sval)
+    return "?function?"

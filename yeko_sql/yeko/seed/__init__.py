@@ -1,0 +1,1 @@
+"""Seeding Yeko's schema with schools, years, students and marks."""
