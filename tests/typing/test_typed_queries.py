@@ -1,4 +1,4 @@
-"""mypy sees every bundled query through ``yeko_sql.yeko.typed`` (``reveal_type`` checks).
+"""mypy sees every bundled query through ``yeko_sql.yeko.typed`` (reveal_type).
 
 One mypy run (strict, the project's config, a cache in tmp) checks a few
 snippet files; each test reads the lines mypy reported for its file.

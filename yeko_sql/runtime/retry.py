@@ -92,8 +92,8 @@ def _refuse_if_committed(
 ) -> None:
     if tx is not None and tx.commit_unknown:
         exc.add_note(
-            "yeko_sql.runtime.retry: not run again: COMMIT was sent and never answered, "
-            "so the transaction may have committed"
+            "yeko_sql.runtime.retry: not run again: COMMIT was sent and never "
+            "answered, so the transaction may have committed"
         )
         raise exc
 

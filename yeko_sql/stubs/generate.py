@@ -36,7 +36,7 @@ from yeko_sql.verify.describe import QueryDescription, describe_connection
 
 __all__ = ["BUNDLED_STUB", "generate_command", "generate_stub", "render_stub"]
 
-BUNDLED_STUB = Path(__file__).with_name("typed.pyi")
+BUNDLED_STUB = Path(__file__).resolve().parents[1] / "yeko" / "typed.pyi"
 """Where the stub of Yeko's bundled queries is checked in."""
 
 _MODULES = {

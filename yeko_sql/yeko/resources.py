@@ -7,13 +7,14 @@ from pathlib import Path
 __all__ = ["migrations_dir", "sql_dir"]
 
 _PACKAGE = Path(__file__).resolve().parent
+_CHECKOUT = _PACKAGE.parents[1]
 
 
 def _bundled(name: str) -> Path:
-    # A wheel carries the folder inside the package (hatch force-include); a
+    # A wheel carries the folder inside Yeko's package (hatch force-include); a
     # checkout or an editable install keeps it at the top of the repository.
     inside = _PACKAGE / name
-    return inside if inside.is_dir() else _PACKAGE.parent / name
+    return inside if inside.is_dir() else _CHECKOUT / name
 
 
 def sql_dir() -> Path:
