@@ -19,16 +19,15 @@ from typing import TypeGuard
 
 import msgspec
 
+from yeko_sql.config import load_config
 from yeko_sql.errors import QueryFileError, UnknownStructError
 from yeko_sql.query.compiler import Query, compile_query
 from yeko_sql.query.parser import QuerySpec, parse_file
 from yeko_sql.query.registry import Registry
-from yeko_sql.yeko import resources
 
 __all__ = ["load_queries"]
 
 StrPath = str | os.PathLike[str]
-_DOMAIN = "yeko_sql.yeko.domain"
 
 
 def load_queries(
@@ -39,8 +38,9 @@ def load_queries(
     """Load every ``*.sql`` file under *sql_dir* into a registry.
 
     *sql_dir* is a folder (searched recursively, in sorted order), a single
-    ``.sql`` file, or a sequence of those; None means Yeko's bundled queries,
-    whose Structs come from ``yeko_sql.yeko.domain`` when *models* is empty.
+    ``.sql`` file, or a sequence of those; None means the folders the app's
+    ``[tool.yeko-sql]`` declares (``sql``), whose Structs then come from its
+    ``models`` when *models* is empty.
     *models* are modules, or names of modules to import, whose msgspec
     Structs ``-- returns:`` may name. Queries are parsed, checked and compiled
     here, once, so a call never re-reads SQL.
@@ -50,10 +50,13 @@ def load_queries(
             why (``HeaderError``, ``UnknownKindError``, ``DuplicateQueryError``,
             ``UnknownStructError``, ``EmptyQueryError``, ``PlaceholderError``).
         FileNotFoundError: a path in *sql_dir* does not exist.
+        ConfigError: *sql_dir* is None and no ``[tool.yeko-sql]`` declares
+            ``sql``.
     """
     if sql_dir is None:
-        paths: Sequence[StrPath] = [resources.sql_dir()]
-        models = models or (_DOMAIN,)
+        config = load_config()
+        paths: Sequence[StrPath] = config.require_sql()
+        models = models or config.models
     elif isinstance(sql_dir, str | os.PathLike):
         paths = [sql_dir]
     else:

@@ -433,6 +433,12 @@ class Database:
         queries: Registry | None = None,
         settings: Settings | None = None,
     ) -> None:
+        """Open nothing yet; *queries* default to the app's ``[tool.yeko-sql]``.
+
+        Raises:
+            ConfigError: no *queries* given and no ``[tool.yeko-sql]`` declares
+                ``sql``.
+        """
         self.settings = settings or Settings()
         self.queries = queries if queries is not None else load_queries()
         self.runners = group_runners(self.queries, strict=self.settings.strict_rows)

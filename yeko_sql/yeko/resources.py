@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
-__all__ = ["migrations_dir", "sql_dir"]
+from yeko_sql.query.loader import load_queries
+from yeko_sql.query.registry import Registry
+
+__all__ = ["DOMAIN", "load_yeko_queries", "migrations_dir", "sql_dir"]
+
+DOMAIN = "yeko_sql.yeko.domain"
+"""The module of Yeko's Structs, which its queries return."""
 
 _PACKAGE = Path(__file__).resolve().parent
 _CHECKOUT = _PACKAGE.parents[1]
@@ -25,3 +32,13 @@ def sql_dir() -> Path:
 def migrations_dir() -> Path:
     """Return the folder of Yeko's bundled yoyo migrations."""
     return _bundled("migrations")
+
+
+@cache
+def load_yeko_queries() -> Registry:
+    """Yeko's bundled queries with its Structs, loaded once per process.
+
+    Works installed from a wheel as well as in a checkout: it needs no
+    ``[tool.yeko-sql]``. A ``Registry`` is immutable, so sharing it is safe.
+    """
+    return load_queries(sql_dir(), models=[DOMAIN])

@@ -2,7 +2,8 @@
 
 ``db.<namespace>.<query>`` is built at runtime, so a type checker sees no
 query on a plain ``Database``. ``YekoDatabase`` is a ``Database`` and behaves
-exactly like one (its default registry is already the bundled queries); the
+exactly like one, except that its default registry is Yeko's bundled queries
+(from any working directory, installed or not); the
 generated ``typed.pyi`` beside this module declares each namespace and query
 on it, with keyword parameters and the return type. Regenerate the stub with
 ``yeko-sql generate`` after changing a query; see docs/stubs.md.
@@ -10,8 +11,11 @@ on it, with keyword parameters and the return type. Regenerate the stub with
 
 from __future__ import annotations
 
+from yeko_sql.query.registry import Registry
 from yeko_sql.runtime.database import Database, Transaction
 from yeko_sql.runtime.database_async import AsyncDatabase, AsyncTransaction
+from yeko_sql.settings import Settings
+from yeko_sql.yeko.resources import load_yeko_queries
 
 __all__ = [
     "AsyncYekoDatabase",
@@ -24,9 +28,27 @@ __all__ = [
 class YekoDatabase(Database):
     """A ``Database`` whose queries the stub types: ``db.schools.get_school(…)``."""
 
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        queries: Registry | None = None,
+        settings: Settings | None = None,
+    ) -> None:
+        super().__init__(url, queries=queries if queries is not None else load_yeko_queries(), settings=settings)
+
 
 class AsyncYekoDatabase(AsyncDatabase):
     """An ``AsyncDatabase`` whose queries the stub types."""
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        queries: Registry | None = None,
+        settings: Settings | None = None,
+    ) -> None:
+        super().__init__(url, queries=queries if queries is not None else load_yeko_queries(), settings=settings)
 
 
 YekoTransaction = Transaction
