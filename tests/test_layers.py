@@ -11,14 +11,18 @@ a layer that needs another's types for its signatures depends on it.
 from __future__ import annotations
 
 import ast
+import importlib
 from pathlib import Path
 
 import pytest
 
+import yeko_sql.ops.migrate
+import yeko_sql.yeko.domain.schools
+
 PACKAGE = Path(__file__).resolve().parents[1] / "yeko_sql"
 
 LAYERS = (
-    ("errors", "settings", "config", "ids"),
+    ("errors", "settings", "config", "ids", "_moved"),
     ("query",),
     ("runtime",),
     ("bulk",),
@@ -70,7 +74,7 @@ def test_every_module_lives_in_a_known_room() -> None:
     assert rooms <= set(RANK), sorted(rooms - set(RANK))
 
 
-@pytest.mark.parametrize("path", _modules(), ids=lambda p: _name(p))
+@pytest.mark.parametrize("path", _modules(), ids=_name)
 def test_imports_only_go_down_the_layers(path: Path) -> None:
     here = _room(_name(path))
     upward = [
@@ -91,3 +95,12 @@ def test_the_direction_test_can_fail(tmp_path: Path) -> None:
     sample = tmp_path / "sample.py"
     sample.write_text("from yeko_sql.yeko.domain import jobs\nimport yeko_sql.cli\n")
     assert [m for _, m in _imports(sample)] == ["yeko_sql.yeko.domain", "yeko_sql.cli"]
+
+
+def test_an_old_module_path_still_imports_the_same_module_and_warns() -> None:
+    with pytest.warns(DeprecationWarning, match=r"yeko_sql\.ops\.migrate"):
+        old = importlib.import_module("yeko_sql.migrate")
+    assert old is yeko_sql.ops.migrate
+    with pytest.warns(DeprecationWarning, match="moved to yeko_sql.yeko.domain"):
+        schools = importlib.import_module("yeko_sql.domain.schools")
+    assert schools is yeko_sql.yeko.domain.schools

@@ -1,5 +1,6 @@
 """yeko-sql: hand-written SQL files, called by name, rows as msgspec Structs."""
 
+from yeko_sql import _moved
 from yeko_sql.bulk.chunks import ChunkLoadError, ChunkReport, load_in_chunks
 from yeko_sql.bulk.copy import (
     chunked,
@@ -86,3 +87,5 @@ __all__ = [
     "retry",
     "retry_async",
 ]
+
+_moved.install()

@@ -35,7 +35,9 @@ class YekoDatabase(Database):
         queries: Registry | None = None,
         settings: Settings | None = None,
     ) -> None:
-        super().__init__(url, queries=queries if queries is not None else load_yeko_queries(), settings=settings)
+        if queries is None:
+            queries = load_yeko_queries()
+        super().__init__(url, queries=queries, settings=settings)
 
 
 class AsyncYekoDatabase(AsyncDatabase):
@@ -48,7 +50,9 @@ class AsyncYekoDatabase(AsyncDatabase):
         queries: Registry | None = None,
         settings: Settings | None = None,
     ) -> None:
-        super().__init__(url, queries=queries if queries is not None else load_yeko_queries(), settings=settings)
+        if queries is None:
+            queries = load_yeko_queries()
+        super().__init__(url, queries=queries, settings=settings)
 
 
 YekoTransaction = Transaction
