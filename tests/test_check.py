@@ -257,11 +257,11 @@ def test_check_command_prints_one_line_per_problem_and_a_summary(
 ) -> None:
     monkeypatch.chdir(sql_dir.path.parent)
     sql_dir.write("schools.sql", GOOD)
-    assert check_command([str(sql_dir.path)], database_url, models=[]) == 0
+    assert check_command(load_queries(sql_dir.path), database_url) == 0
     assert capsys.readouterr().out == "all 4 queries check out\n"
 
     sql_dir.write("bad.sql", "-- name: delete_users :execrows\nDELETE FROM users;\n")
-    assert check_command([str(sql_dir.path)], database_url, models=[]) == 1
+    assert check_command(load_queries(sql_dir.path), database_url) == 1
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("sql/bad.sql:2: rule where: DELETE of 'users'")
     assert lines[-1] == "1 problem(s) in 1 of 5 queries checked"

@@ -211,19 +211,19 @@ def test_describe_command_prints_a_table_or_json_and_says_if_any_failed(
     sql_dir: SqlDir, database_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     sql_dir.write("schools.sql", SCHOOLS)
-    code = describe_command([str(sql_dir.path)], database_url, models=[], as_json=False)
+    code = describe_command(load_queries(sql_dir.path), database_url, as_json=False)
     out = capsys.readouterr().out
     assert code == 0
     assert "schools.get_school  :one" in out
     assert "city        text                      str | None  nullable" in out
     assert out.endswith("described 2 queries\n")
 
-    code = describe_command([str(sql_dir.path)], database_url, models=[], as_json=True)
+    code = describe_command(load_queries(sql_dir.path), database_url, as_json=True)
     assert code == 0
     assert json.loads(capsys.readouterr().out)["schema_version"] == 1
 
     sql_dir.write("broken.sql", "-- name: list_x :many\nSELECT nope FROM schools;\n")
-    code = describe_command([str(sql_dir.path)], database_url, models=[], as_json=False)
+    code = describe_command(load_queries(sql_dir.path), database_url, as_json=False)
     out = capsys.readouterr().out
     assert code == 1
     assert 'error: line 2: column "nope" does not exist' in out

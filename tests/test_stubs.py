@@ -14,13 +14,15 @@ import pytest
 
 from tests.fix_domain import World
 from tests.fix_sqlfiles import SqlDir
+from yeko_sql.cli.commands import generate_command
 from yeko_sql.query.loader import load_queries
 from yeko_sql.runtime.database import Database, Transaction
 from yeko_sql.runtime.database_async import AsyncDatabase, AsyncTransaction
 from yeko_sql.runtime.pagination import Page
 from yeko_sql.settings import Settings
-from yeko_sql.stubs.generate import BUNDLED_STUB, generate_command, generate_stub
+from yeko_sql.stubs.generate import generate_stub
 from yeko_sql.yeko.domain.schools import School
+from yeko_sql.yeko.resources import load_yeko_queries
 from yeko_sql.yeko.typed import (
     AsyncYekoDatabase,
     AsyncYekoTransaction,
@@ -29,6 +31,7 @@ from yeko_sql.yeko.typed import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
+BUNDLED_STUB = ROOT / "yeko_sql" / "yeko" / "typed.pyi"
 FACADES = {
     "YekoDatabase": (YekoDatabase, Database),
     "YekoTransaction": (YekoTransaction, Transaction),
@@ -59,7 +62,7 @@ def _members(node: ast.ClassDef) -> tuple[set[str], set[str]]:
 
 def test_the_checked_in_stub_matches_the_bundled_queries(database_url: str) -> None:
     with psycopg.connect(database_url, autocommit=True) as conn:
-        text = generate_stub(load_queries(), conn)
+        text = generate_stub(load_yeko_queries(), conn, class_prefix="Yeko")
     assert text == BUNDLED_STUB.read_text(encoding="utf-8"), (
         "yeko_sql/yeko/typed.pyi is stale: run 'yeko-sql generate'"
     )
@@ -233,7 +236,7 @@ def test_generate_check_passes_when_fresh_and_fails_with_a_diff_when_stale(
 
     def generate(*, check: bool) -> int:
         return generate_command(
-            paths, database_url, models=[], out=str(out), check=check
+            load_queries(paths), database_url, out=str(out), check=check
         )
 
     assert generate(check=True) == 1  # no file yet
@@ -252,7 +255,7 @@ def test_generate_refuses_queries_the_server_cannot_prepare(
 ) -> None:
     sql_dir.write("broken.sql", "-- name: get_x :one\nSELECT nope FROM nowhere;\n")
     code = generate_command(
-        [str(sql_dir.path)], database_url, models=[], out=None, check=False
+        load_queries(sql_dir.path), database_url, out=None, check=False
     )
     assert code == 1
     assert "broken.sql:2" in capsys.readouterr().err
@@ -267,7 +270,7 @@ def test_generate_writes_own_queries_to_standard_output_without_out(
     pg.execute("CREATE TABLE notes (id text PRIMARY KEY, body text)")
     sql_dir.write("notes.sql", OWN_QUERIES)
     code = generate_command(
-        [str(sql_dir.path)], database_url, models=[], out=None, check=False
+        load_queries(sql_dir.path), database_url, out=None, check=False
     )
     assert code == 0
     assert "class NotesQueries:" in capsys.readouterr().out

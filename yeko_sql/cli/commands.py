@@ -1,4 +1,4 @@
-"""``yeko-sql describe`` and ``yeko-sql check``: load, verify, print, exit code.
+"""``yeko-sql describe``, ``check`` and ``generate``: verify, print, exit code.
 
 The CLI parses the flags and calls these; each prints to stdout and returns
 the exit code (0 all good, 1 a query failed to prepare or has a problem).
@@ -6,14 +6,16 @@ the exit code (0 all good, 1 a query failed to prepare or has a problem).
 
 from __future__ import annotations
 
+import difflib
 import os
 import sys
-from collections.abc import Sequence
+from pathlib import Path
 
 import msgspec
+import psycopg
 
-from yeko_sql.query.loader import load_queries
 from yeko_sql.query.registry import Registry
+from yeko_sql.stubs.generate import generate_stub
 from yeko_sql.verify.check import CheckReport, check
 from yeko_sql.verify.describe import DescribeReport, QueryDescription, describe
 
@@ -22,21 +24,14 @@ __all__ = [
     "describe_command",
     "format_check",
     "format_description",
-    "load_paths",
+    "generate_command",
     "shown_path",
 ]
 
 
-def load_paths(paths: Sequence[str], models: Sequence[str]) -> Registry:
-    """The queries under *paths*; Yeko's bundled ones when *paths* is empty."""
-    return load_queries(list(paths) or None, models=models)
-
-
-def describe_command(
-    paths: Sequence[str], url: str, *, models: Sequence[str], as_json: bool
-) -> int:
+def describe_command(registry: Registry, url: str, *, as_json: bool) -> int:
     """Describe every query; 1 when one could not be prepared."""
-    report = describe(load_paths(paths, models), url)
+    report = describe(registry, url)
     if as_json:
         sys.stdout.write(msgspec.json.format(msgspec.json.encode(report)).decode())
         sys.stdout.write("\n")
@@ -46,18 +41,18 @@ def describe_command(
 
 
 def check_command(
-    paths: Sequence[str],
+    registry: Registry,
     url: str,
     *,
-    models: Sequence[str],
     app_role: str | None = None,
+    tenant_column: str | None = None,
 ) -> int:
     """Check every query; one line per problem, then a summary; 1 on any problem.
 
     With *app_role*, queries that declare no ``-- role:`` are checked as run
     by that role.
     """
-    report = check(load_paths(paths, models), url, app_role=app_role)
+    report = check(registry, url, app_role=app_role, tenant_column=tenant_column)
     sys.stdout.write(format_check(report))
     return 0 if report.ok else 1
 
@@ -139,3 +134,58 @@ def _table(rows: list[list[str]]) -> list[str]:
         + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
         for row in rows
     ]
+
+
+def generate_command(
+    registry: Registry,
+    url: str,
+    *,
+    out: str | Path | None,
+    check: bool,
+    class_prefix: str | None = None,
+    tenant_column: str | None = None,
+) -> int:
+    """Write (or with *check*, compare) the stub; 1 when stale or not describable.
+
+    Without *out* the stub goes to standard output.
+    """
+    target = Path(out) if out else None
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            text = generate_stub(
+                registry,
+                conn,
+                class_prefix=class_prefix,
+                tenant_column=tenant_column,
+            )
+    except ValueError as exc:
+        sys.stderr.write(f"yeko-sql generate: cannot describe every query:\n{exc}\n")
+        return 1
+    if target is None:
+        if check:
+            sys.stderr.write("yeko-sql generate: --check needs --out FILE\n")
+            return 2
+        sys.stdout.write(text)
+        return 0
+    old = target.read_text(encoding="utf-8") if target.is_file() else ""
+    shown = shown_path(str(target))
+    if check:
+        if old == text:
+            sys.stdout.write(f"{shown}: up to date ({len(registry)} queries)\n")
+            return 0
+        diff = difflib.unified_diff(
+            old.splitlines(keepends=True),
+            text.splitlines(keepends=True),
+            f"{shown} (checked in)",
+            f"{shown} (generated)",
+        )
+        sys.stdout.writelines(diff)
+        sys.stdout.write(
+            f"{shown} is stale: regenerate it with 'yeko-sql generate'"
+            " (see docs/stubs.md) and commit it\n"
+        )
+        return 1
+    if old != text:
+        target.write_text(text, encoding="utf-8")
+    sys.stdout.write(f"wrote {shown} ({len(registry)} queries)\n")
+    return 0

@@ -14,12 +14,21 @@ from pathlib import Path
 import msgspec
 import psycopg
 
-from yeko_sql.cli.commands import check_command, describe_command, load_paths
-from yeko_sql.ops.serverurl import resolve_url
+from yeko_sql.cli._options import (
+    MODELS,
+    PATHS,
+    URL,
+    Command,
+    config_of,
+    models_of,
+    opt,
+    paths_of,
+    url_of,
+)
+from yeko_sql.cli.commands import check_command, describe_command, generate_command
 from yeko_sql.ops.stats import collect_health, format_report
+from yeko_sql.query.loader import load_queries
 from yeko_sql.query.registry import Registry
-from yeko_sql.runtime._executor import Runner
-from yeko_sql.stubs.generate import generate_command
 from yeko_sql.verify.plans import (
     explain_query,
     format_plan_table,
@@ -28,9 +37,9 @@ from yeko_sql.verify.plans import (
     stale_plans,
     write_plans,
 )
-from yeko_sql.yeko.resources import sql_dir
 
 __all__ = [
+    "COMMANDS",
     "check",
     "describe",
     "explain",
@@ -44,7 +53,15 @@ __all__ = [
 
 
 def _load(args: argparse.Namespace) -> Registry:
-    return load_paths(args.paths, args.models)
+    return load_queries(paths_of(args), models=models_of(args))
+
+
+def _plans_dir(args: argparse.Namespace) -> Path:
+    """``--plans-dir``, else ``plans/`` in the first query folder."""
+    if args.plans_dir:
+        return Path(args.plans_dir)
+    first = paths_of(args)[0]
+    return (first if first.is_dir() else first.parent) / "plans"
 
 
 def list_queries(args: argparse.Namespace) -> int:
@@ -66,7 +83,7 @@ def show(args: argparse.Namespace) -> int:
     except KeyError as exc:
         print(f"yeko-sql: {exc.args[0]}", file=sys.stderr)
         return 2
-    takes = ", ".join(Runner(query).call_params) or "nothing"
+    takes = ", ".join(query.call_params) or "nothing"
     print(f"{query.qualname}  {query.kind.annotation}  ({query.path}:{query.line})")
     if query.doc:
         print("\n".join(f"  {line}" for line in query.doc.splitlines()))
@@ -81,27 +98,36 @@ def show(args: argparse.Namespace) -> int:
 
 def check(args: argparse.Namespace) -> int:
     """Verify every query against the migrated schema."""
-    url = resolve_url(args.database_url)
-    return check_command(args.paths, url, models=args.models, app_role=args.app_role)
+    return check_command(
+        _load(args),
+        url_of(args),
+        app_role=args.app_role or config_of(args).app_role,
+        tenant_column=config_of(args).tenant_column,
+    )
 
 
 def describe(args: argparse.Namespace) -> int:
     """Print what every query takes and returns."""
-    url = resolve_url(args.database_url)
-    return describe_command(args.paths, url, models=args.models, as_json=args.json)
+    return describe_command(_load(args), url_of(args), as_json=args.json)
 
 
 def generate(args: argparse.Namespace) -> int:
     """Write (or check) the typed stub of every query."""
-    url = resolve_url(args.database_url)
+    config = config_of(args)
+    out = args.out or (None if args.paths else config.stub)
     return generate_command(
-        args.paths, url, models=args.models, out=args.out, check=args.check
+        _load(args),
+        url_of(args),
+        out=out,
+        check=args.check,
+        class_prefix=args.class_prefix or config.class_prefix,
+        tenant_column=config.tenant_column,
     )
 
 
 def stats(args: argparse.Namespace) -> int:
     """Print database health against the guardrails."""
-    report = collect_health(resolve_url(args.database_url), top=args.top)
+    report = collect_health(url_of(args), top=args.top)
     if args.json:
         print(msgspec.json.encode(report).decode())
     else:
@@ -126,7 +152,7 @@ def explain(args: argparse.Namespace) -> int:
         print(f"yeko-sql: {exc.args[0]}", file=sys.stderr)
         return 2
     given = dict(pair.split("=", 1) for pair in args.param)
-    url = resolve_url(args.database_url)
+    url = url_of(args)
     with psycopg.connect(url, autocommit=True) as conn:
         params = (
             {}
@@ -144,9 +170,9 @@ def explain(args: argparse.Namespace) -> int:
 def guardrails(args: argparse.Namespace) -> int:
     """Judge every budgeted query's plan; optionally store or check shapes."""
     registry = _load(args)
-    reports = guard_queries(resolve_url(args.database_url), registry, runs=args.runs)
+    reports = guard_queries(url_of(args), registry, runs=args.runs)
     print(format_plan_table(reports), end="")
-    plans_dir = Path(args.plans_dir) if args.plans_dir else sql_dir() / "plans"
+    plans_dir = _plans_dir(args)
     failed = [r for r in reports if not r.ok]
     if args.write_plans:
         print(f"wrote {write_plans(reports, plans_dir)} plan shapes to {plans_dir}")
@@ -163,8 +189,8 @@ def guardrails(args: argparse.Namespace) -> int:
 def plans(args: argparse.Namespace) -> int:
     """Store (``--write``) or compare every budgeted query's plan shape."""
     registry = _load(args)
-    reports = guard_queries(resolve_url(args.database_url), registry, runs=1)
-    plans_dir = Path(args.plans_dir) if args.plans_dir else sql_dir() / "plans"
+    reports = guard_queries(url_of(args), registry, runs=1)
+    plans_dir = _plans_dir(args)
     if args.write:
         print(f"wrote {write_plans(reports, plans_dir)} plan shapes to {plans_dir}")
         return 0
@@ -173,3 +199,132 @@ def plans(args: argparse.Namespace) -> int:
         print(f"stale plan: {name} (run 'yeko-sql plans --write')")
     print(f"{len(reports) - len(stale)} of {len(reports)} plan shapes up to date")
     return 1 if stale else 0
+
+
+RUNS = opt("--runs", type=int, default=5, help="EXPLAIN ANALYZE runs per query")
+QUERY = opt("query", help="<namespace>.<query>, e.g. schools.get_school")
+
+COMMANDS = [
+    Command(
+        "list",
+        list_queries,
+        "namespaces, queries, kinds, one-line docs",
+        [PATHS, MODELS],
+    ),
+    Command(
+        "show",
+        show,
+        "one query: doc, parameters, returns, SQL",
+        [QUERY, PATHS, MODELS],
+    ),
+    Command(
+        "check",
+        check,
+        "verify every query against the migrated schema",
+        [
+            PATHS,
+            MODELS,
+            URL,
+            opt(
+                "--app-role",
+                help="check queries with no '-- role:' as run by this role",
+            ),
+        ],
+    ),
+    Command(
+        "describe",
+        describe,
+        "what every query takes and returns",
+        [
+            PATHS,
+            MODELS,
+            URL,
+            opt("--json", action="store_true", help="versioned JSON"),
+        ],
+    ),
+    Command(
+        "generate",
+        generate,
+        "write the typed stub ([tool.yeko-sql] stub)",
+        [
+            PATHS,
+            MODELS,
+            URL,
+            opt("--out", help="the .pyi to write (default: [tool.yeko-sql] stub)"),
+            opt(
+                "--class-prefix",
+                help="the stub declares <prefix>Database (default: [tool.yeko-sql] "
+                "class_prefix)",
+            ),
+            opt(
+                "--check",
+                action="store_true",
+                help="write nothing; exit 1 with a diff when stale",
+            ),
+        ],
+    ),
+    Command(
+        "explain",
+        explain,
+        "one query's plan under EXPLAIN ANALYZE, judged",
+        [
+            QUERY,
+            PATHS,
+            MODELS,
+            URL,
+            RUNS,
+            opt(
+                "-p",
+                "--param",
+                action="append",
+                default=[],
+                help="key=value (JSON values parse: 3, [1,2], null)",
+            ),
+        ],
+    ),
+    Command(
+        "guardrails",
+        guardrails,
+        "every budgeted query's plan, judged",
+        [
+            PATHS,
+            MODELS,
+            URL,
+            RUNS,
+            opt(
+                "--write-plans",
+                action="store_true",
+                help="store each plan's shape beside the SQL",
+            ),
+            opt(
+                "--check-plans",
+                action="store_true",
+                help="fail when a stored plan shape is stale",
+            ),
+            opt("--plans-dir", help="default: plans/ in the first query folder"),
+        ],
+    ),
+    Command(
+        "plans",
+        plans,
+        "store or compare plan shapes beside the SQL",
+        [
+            PATHS,
+            MODELS,
+            URL,
+            opt("--write", action="store_true", help="store the shapes in sql/plans/"),
+            opt("--plans-dir", help="default: plans/ in the first query folder"),
+        ],
+    ),
+    Command(
+        "stats",
+        stats,
+        "database health against the guardrails",
+        [
+            URL,
+            opt("--json", action="store_true", help="machine-readable output"),
+            opt("--strict", action="store_true", help="exit 1 when a guardrail fails"),
+            opt("--top", type=int, default=20, help="how many statements to list"),
+        ],
+    ),
+]

@@ -72,8 +72,8 @@ import psycopg
 from yoyo import get_backend, internalmigrations, read_migrations
 from yoyo.migrations import topological_sort
 
+from yeko_sql.config import load_config
 from yeko_sql.errors import MigrationError
-from yeko_sql.yeko.resources import migrations_dir
 
 __all__ = [
     "LOCK_KEY",
@@ -144,10 +144,12 @@ _parsed: dict[tuple[str, tuple[tuple[str, int, int], ...]], Any] = {}
 def _read(source: str | Path | None) -> Any:
     """yoyo's ``read_migrations`` of *source*, every file parsed, cached.
 
+    *source* None means the app's ``[tool.yeko-sql] migrations`` (a
+    ``ConfigError`` when it declares none, never another app's migrations).
     yoyo parses with sqlparse, about 20 ms a file; the cache is keyed by the
     folder and every file's name, size and mtime, so an edit is seen at once.
     """
-    folder = Path(source or migrations_dir()).resolve()
+    folder = Path(source or load_config().require_migrations()).resolve()
     key = (
         str(folder),
         tuple(

@@ -20,7 +20,10 @@ from yeko_sql.query.kinds import Kind
 from yeko_sql.query.parser import QuerySpec
 from yeko_sql.query.sorting import SORT_PARAM, parse_sort_header
 
-__all__ = ["Query", "compile_query"]
+__all__ = ["PAGE_ARGS", "Query", "compile_query"]
+
+PAGE_ARGS = ("page", "page_size")
+"""What a ``:page`` query takes in place of the ``limit``/``offset`` it binds."""
 
 R = TypeVar("R")
 R_co = TypeVar("R_co", covariant=True)
@@ -61,6 +64,18 @@ class Query(Generic[R_co]):
     # None for the application role.
     role: str | None = None
     header_lines: Mapping[str, int] = field(default_factory=dict)  # key -> file line
+
+    @property
+    def call_params(self) -> tuple[str, ...]:
+        """The keyword arguments a call takes, in order.
+
+        A ``:page`` query takes ``page`` and ``page_size`` instead of the
+        ``limit`` and ``offset`` it binds; sort variants add ``sort``.
+        """
+        names = self.params
+        if self.kind is Kind.PAGE:
+            names = (*(p for p in names if p not in {"limit", "offset"}), *PAGE_ARGS)
+        return (*names, SORT_PARAM) if self.variants else names
 
     @property
     def qualname(self) -> str:

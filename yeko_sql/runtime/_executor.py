@@ -39,7 +39,6 @@ __all__ = ["Runner", "add_note"]
 
 _TUPLES_OK = ExecStatus.TUPLES_OK
 
-_PAGE_ARGS = ("page", "page_size")
 _IDLE = psycopg.pq.TransactionStatus.IDLE
 
 # ``-- timeout:``: the statement runs under its own statement_timeout, SET
@@ -100,17 +99,8 @@ class Runner:
             skip_total=query.kind is Kind.PAGE,
             strict=strict,
         )
-        if query.kind is Kind.PAGE:
-            hidden = {"limit", "offset"}
-            self.call_params = (
-                *(p for p in query.params if p not in hidden),
-                *_PAGE_ARGS,
-            )
-        else:
-            self.call_params = query.params
+        self.call_params = query.call_params
         self.variants = query.variants
-        if self.variants:
-            self.call_params = (*self.call_params, SORT_PARAM)
         timeout = query.headers.get("timeout")
         self.timeout_ms = (
             None

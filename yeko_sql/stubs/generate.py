@@ -13,31 +13,23 @@ with a diff when it is stale. See docs/stubs.md.
 
 from __future__ import annotations
 
-import difflib
 import re
-import sys
 from collections.abc import Mapping, Sequence, Set
-from pathlib import Path
 from typing import Any
 
 import psycopg
 
-from yeko_sql.cli.commands import load_paths, shown_path
 from yeko_sql.query.compiler import Query
 from yeko_sql.query.kinds import Kind
 from yeko_sql.query.registry import Registry
 from yeko_sql.query.sorting import SORT_PARAM
-from yeko_sql.runtime._executor import Runner
 from yeko_sql.stubs._render import JSON, Imports, MethodStub, new_imports, render_module
 from yeko_sql.stubs._types import NullKind, always_one_row, param_nulls
 from yeko_sql.verify._catalog import EnumLabels, enum_labels, load_catalog
 from yeko_sql.verify._tree import parse_query
 from yeko_sql.verify.describe import QueryDescription, describe_connection
 
-__all__ = ["BUNDLED_STUB", "generate_command", "generate_stub", "render_stub"]
-
-BUNDLED_STUB = Path(__file__).resolve().parents[1] / "yeko" / "typed.pyi"
-"""Where the stub of Yeko's bundled queries is checked in."""
+__all__ = ["generate_stub", "render_stub"]
 
 _MODULES = {
     "Decimal": "decimal",
@@ -119,7 +111,7 @@ def _method(
     types = {p.name: p for p in described.params}
     receiver = "self"
     params: list[str] = []
-    for name in Runner(query).call_params:  # the loader refuses Python keywords
+    for name in query.call_params:  # the loader refuses Python keywords
         if name in _PAGE_DEFAULTS and query.kind is Kind.PAGE:
             params.append(f"{name}: int = {_PAGE_DEFAULTS[name]}")
         elif name == SORT_PARAM and query.variants:
@@ -221,7 +213,13 @@ def render_stub(
     return render_module(methods, imports)
 
 
-def generate_stub(registry: Registry, conn: psycopg.Connection[Any]) -> str:
+def generate_stub(
+    registry: Registry,
+    conn: psycopg.Connection[Any],
+    *,
+    class_prefix: str | None = None,
+    tenant_column: str | None = None,
+) -> str:
     """Describe *registry* on *conn* (autocommit) and return the stub text.
 
     Raises:
@@ -241,54 +239,3 @@ def generate_stub(registry: Registry, conn: psycopg.Connection[Any]) -> str:
             one_row.add(query.qualname)
     enums = enum_labels(conn)
     return render_stub(registry, report.queries, nulls, one_row, enums=enums)
-
-
-def generate_command(
-    paths: Sequence[str],
-    url: str,
-    *,
-    models: Sequence[str],
-    out: str | None,
-    check: bool,
-) -> int:
-    """Write (or with *check*, compare) the stub; 1 when stale or not describable.
-
-    Without *paths* the bundled queries go to ``yeko_sql/yeko/typed.pyi``; with
-    *paths* and no *out*, the stub goes to standard output.
-    """
-    target = Path(out) if out else (None if paths else BUNDLED_STUB)
-    registry = load_paths(paths, models)
-    try:
-        with psycopg.connect(url, autocommit=True) as conn:
-            text = generate_stub(registry, conn)
-    except ValueError as exc:
-        sys.stderr.write(f"yeko-sql generate: cannot describe every query:\n{exc}\n")
-        return 1
-    if target is None:
-        if check:
-            sys.stderr.write("yeko-sql generate: --check needs --out FILE\n")
-            return 2
-        sys.stdout.write(text)
-        return 0
-    old = target.read_text(encoding="utf-8") if target.is_file() else ""
-    shown = shown_path(str(target))
-    if check:
-        if old == text:
-            sys.stdout.write(f"{shown}: up to date ({len(registry)} queries)\n")
-            return 0
-        diff = difflib.unified_diff(
-            old.splitlines(keepends=True),
-            text.splitlines(keepends=True),
-            f"{shown} (checked in)",
-            f"{shown} (generated)",
-        )
-        sys.stdout.writelines(diff)
-        sys.stdout.write(
-            f"{shown} is stale: regenerate it with 'yeko-sql generate'"
-            " (see docs/stubs.md) and commit it\n"
-        )
-        return 1
-    if old != text:
-        target.write_text(text, encoding="utf-8")
-    sys.stdout.write(f"wrote {shown} ({len(registry)} queries)\n")
-    return 0

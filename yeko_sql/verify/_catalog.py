@@ -179,7 +179,9 @@ class Catalog:
         return (table, column) if table is not None and column is not None else None
 
 
-def load_catalog(conn: psycopg.Connection[Any]) -> Catalog:
+def load_catalog(
+    conn: psycopg.Connection[Any], *, tenant_column: str | None = TENANT_COLUMN
+) -> Catalog:
     """Read the tables, columns, unique keys and school-owned tables of *conn*.
 
     A table is school-owned when it has a ``NOT NULL school_id`` column with a
@@ -211,9 +213,10 @@ def load_catalog(conn: psycopg.Connection[Any]) -> Catalog:
             )
         )
     tenants = [t.oid for t in tables.values() if t.name == TENANT_TABLE]
-    for (relid,) in conn.execute(_TENANT_KEYS, [TENANT_COLUMN, tenants]):
-        if relid in tables:
-            tables[relid].school_owned = True
+    if tenant_column is not None:
+        for (relid,) in conn.execute(_TENANT_KEYS, [tenant_column, tenants]):
+            if relid in tables:
+                tables[relid].school_owned = True
     row = conn.execute("SELECT current_schemas(false)").fetchone()
     return Catalog(tables.values(), row[0] if row else ["public"])
 

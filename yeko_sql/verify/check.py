@@ -31,7 +31,13 @@ from yeko_sql.query.kinds import Kind
 from yeko_sql.query.parser import OWNER_ROLE
 from yeko_sql.runtime.pagination import TOTAL_COLUMN
 from yeko_sql.runtime.types import describe_type, fits, pg_type_name, strip_none
-from yeko_sql.verify._catalog import Catalog, EnumLabels, enum_labels, load_catalog
+from yeko_sql.verify._catalog import (
+    TENANT_COLUMN,
+    Catalog,
+    EnumLabels,
+    enum_labels,
+    load_catalog,
+)
 from yeko_sql.verify._tree import parse_query, table_privileges
 from yeko_sql.verify.describe import ColumnInfo, QueryDescription, describe_connection
 from yeko_sql.verify.rules import lint
@@ -81,15 +87,23 @@ class CheckReport(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def check(
-    queries: Iterable[Query[object]], conninfo: str, *, app_role: str | None = None
+    queries: Iterable[Query[object]],
+    conninfo: str,
+    *,
+    app_role: str | None = None,
+    tenant_column: str | None = TENANT_COLUMN,
 ) -> CheckReport:
     """Check *queries* (a ``Registry`` or any iterable) on a new connection.
 
     With *app_role*, a query that declares no ``-- role:`` is checked as
     running under that role (the application's), as declared roles are.
+    With *tenant_column* (``[tool.yeko-sql] tenant_column``), the tenant rule
+    holds every query to scoping the tables that column makes tenant-owned.
     """
     with psycopg.connect(conninfo, autocommit=True) as conn:
-        return check_connection(queries, conn, app_role=app_role)
+        return check_connection(
+            queries, conn, app_role=app_role, tenant_column=tenant_column
+        )
 
 
 def check_connection(
@@ -97,10 +111,11 @@ def check_connection(
     conn: psycopg.Connection[Any],
     *,
     app_role: str | None = None,
+    tenant_column: str | None = TENANT_COLUMN,
 ) -> CheckReport:
     """Check *queries* on *conn*, an idle autocommit connection."""
     queries = list(queries)
-    catalog = load_catalog(conn)
+    catalog = load_catalog(conn, tenant_column=tenant_column)
     enums = enum_labels(conn)
     report = describe_connection(queries, conn, catalog=catalog)
     roles = check_roles(queries, conn, catalog, app_role=app_role)
