@@ -221,10 +221,11 @@ def _importable_copy(folder: Path) -> Path:
     clone in /root), so the child imports these copies instead.
     """
     package = folder / "yeko_sql"
-    package.mkdir(parents=True)
+    (package / "ops").mkdir(parents=True)
     (package / "__init__.py").write_text("")
-    source = Path(devserver.__file__).parent
-    for name in ("devserver.py", "errors.py"):
+    (package / "ops" / "__init__.py").write_text("")
+    source = Path(devserver.__file__).parents[1]
+    for name in ("ops/devserver.py", "errors.py"):
         shutil.copy(source / name, package / name)
     site = Path(psycopg.__file__).parents[1]
     for name in ("msgspec", "psycopg", "psycopg_binary", "psycopg_binary.libs"):
