@@ -19,9 +19,10 @@ from typing import Any
 import psycopg
 import pytest
 
-from yeko_sql.ops.serverurl import APP_ROLE, OWNER
+from yeko_sql.ops.serverurl import OWNER
 from yeko_sql.query.compiler import Query
 from yeko_sql.query.loader import load_queries
+from yeko_sql.yeko.roles import APP_ROLE
 
 
 def role_of(query: Query[Any]) -> str:

@@ -28,12 +28,13 @@ import pytest
 from nanoid import generate
 
 from tests.fix_coverage import role_of
-from yeko_sql.ops.serverurl import APP_ROLE, PLATFORM_ROLE, role_url
+from yeko_sql.ops.serverurl import role_url
 from yeko_sql.query.loader import load_queries
 from yeko_sql.query.registry import Registry
 from yeko_sql.runtime.database import Database, Transaction
 from yeko_sql.runtime.database_async import AsyncDatabase
 from yeko_sql.settings import Settings
+from yeko_sql.yeko.roles import APP_ROLE, PLATFORM_ROLE
 
 GRADES = [
     ("6e", "6EME", 1),

@@ -5,9 +5,9 @@ import io
 import psycopg
 
 from tests.fix_server import ServerInfo
-from yeko_sql.ops.serverurl import APP_ROLE
 from yeko_sql.query.loader import load_queries
 from yeko_sql.yeko.demo import TOUR, run_demo
+from yeko_sql.yeko.roles import APP_ROLE
 
 
 def test_the_demo_migrates_seeds_and_tours_every_area(empty_database_url: str) -> None:

@@ -18,7 +18,8 @@ from yeko_sql.cli.main import main
 from yeko_sql.errors import DevServerError
 from yeko_sql.ops import devserver
 from yeko_sql.ops.devserver import DevServer, find_bindir
-from yeko_sql.ops.serverurl import APP_ROLE, OWNER, masked, role_url
+from yeko_sql.ops.serverurl import OWNER, masked, role_url
+from yeko_sql.yeko.roles import APP_ROLE
 
 
 @pytest.fixture

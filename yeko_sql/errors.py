@@ -20,6 +20,7 @@
     ├── SchemaMismatchError(path, line, column, field)   (check)
     ├── ChunkLoadError(report, failure) a chunk of load_in_chunks failed (chunks)
     ├── ConfigError(path, problem)      [tool.yeko-sql] missing, unreadable or wrong
+    ├── ModelImportError(module)        a models module that cannot be imported
     ├── MigrationError                  applying, locking, edited files
     └── DevServerError                  the local PostgreSQL
 
@@ -39,6 +40,7 @@ __all__ = [
     "EmptyQueryError",
     "HeaderError",
     "MigrationError",
+    "ModelImportError",
     "NoRowError",
     "ParameterError",
     "PlaceholderError",
@@ -191,6 +193,21 @@ class ConfigError(YekoSqlError):
 
     def __str__(self) -> str:
         return f"{self.path}: {self.problem}"
+
+
+class ModelImportError(YekoSqlError):
+    """A module of Structs (``models``, ``--models``) cannot be imported."""
+
+    def __init__(self, module: str, problem: str) -> None:
+        super().__init__(module, problem)
+        self.module, self.problem = module, problem
+
+    def __str__(self) -> str:
+        return (
+            f"models {self.module!r}: cannot import it ({self.problem}); install the "
+            "app (pip install -e .) or run from its root, the folder of the "
+            "pyproject.toml declaring [tool.yeko-sql]"
+        )
 
 
 class MigrationError(YekoSqlError):

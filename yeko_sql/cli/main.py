@@ -14,6 +14,7 @@ import argparse
 import sys
 from collections.abc import Iterator, Sequence
 from importlib.metadata import entry_points
+from pathlib import Path
 
 from yeko_sql.cli import migrate, query, server
 from yeko_sql.cli._options import Command
@@ -58,11 +59,23 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _put_app_on_path(pyproject: Path | None) -> None:
+    """Let ``models`` import from the app's root, as pytest's rootdir does.
+
+    The root is the folder of the ``pyproject.toml`` declaring
+    ``[tool.yeko-sql]``, else the working directory.
+    """
+    root = str(pyproject.parent if pyproject is not None else Path.cwd())
+    if root not in sys.path:
+        sys.path.insert(0, root)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``yeko-sql`` command line; return the exit code."""
     args = _parser().parse_args(argv)
     try:
         args.config = load_config(args.config)
+        _put_app_on_path(args.config.path)
         code: int = args.handler(args)
     except YekoSqlError as exc:
         print(f"yeko-sql: {exc}", file=sys.stderr)

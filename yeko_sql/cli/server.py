@@ -16,6 +16,9 @@ __all__ = ["COMMANDS", "server"]
 
 def server(args: argparse.Namespace) -> int:
     """Start, stop, inspect or destroy the local server, or print a URL."""
+    if args.action == "url":
+        dbname = args.dbname or config_of(args).require_database()
+        return _url(DevServer(), dbname, args)
     devserver = DevServer()
     match args.action:
         case "start":
@@ -29,8 +32,6 @@ def server(args: argparse.Namespace) -> int:
                 f"{state}  data={status.data_dir}  port={status.port}  pid={status.pid}"
             )
             return 0 if status.running else 3
-        case "url":
-            return _url(devserver, args)
         case "destroy":
             removed = devserver.destroy()
             print(
@@ -41,9 +42,8 @@ def server(args: argparse.Namespace) -> int:
     return 0
 
 
-def _url(devserver: DevServer, args: argparse.Namespace) -> int:
+def _url(devserver: DevServer, dbname: str, args: argparse.Namespace) -> int:
     config = config_of(args)
-    dbname = args.dbname or config.require_database()
     user = OWNER_USER if args.owner else (args.role or config.app_role or OWNER_USER)
     if devserver.status().running:
         database_beside(devserver.url(), dbname)

@@ -2,10 +2,11 @@
 
 Commands that change the schema or load data (``migrate``, ``seed``, the
 demo's setup) run as the owner: an explicit URL, else ``DATABASE_URL``, else
-the superuser of the local server. The application runs as ``yeko_app``,
-which Row-Level Security scopes to one school at a time: ``yeko-sql server
-url`` hands out that role's URL, and ``role_url`` turns an owner's URL into
-any role's, with the role's own password when the URL is the local server's.
+the superuser of the local server. The application runs as its own role
+(``[tool.yeko-sql] app_role``; Yeko's ``yeko_app`` is scoped to one school at
+a time by Row-Level Security): ``yeko-sql server url`` hands out that role's
+URL, and ``role_url`` turns an owner's URL into any role's, with the role's own
+password when the URL is the local server's.
 """
 
 from __future__ import annotations
@@ -18,24 +19,18 @@ from psycopg import sql
 from yeko_sql.ops.devserver import DevServer, server_for
 
 __all__ = [
-    "APP_ROLE",
     "OWNER",
-    "PLATFORM_ROLE",
     "database_beside",
     "masked",
     "resolve_url",
     "role_url",
 ]
 
-APP_ROLE = "yeko_app"
-"""The application's role: sees one school's rows, inside ``for_school``."""
-PLATFORM_ROLE = "yeko_platform"
-"""The cross-school platform paths: school picker, school lookup, the job worker."""
 OWNER = "owner"
 """The ``-- role:`` value naming the schema owner (whoever migrates)."""
 
 
-def resolve_url(explicit: str | None, *, dbname: str = "yeko") -> str:
+def resolve_url(explicit: str | None, *, dbname: str) -> str:
     """Return *explicit*, else ``DATABASE_URL``, else the owner's URL of *dbname*.
 
     The local server is started when needed and *dbname* created on it; its

@@ -20,7 +20,7 @@ from typing import TypeGuard
 import msgspec
 
 from yeko_sql.config import load_config
-from yeko_sql.errors import QueryFileError, UnknownStructError
+from yeko_sql.errors import ModelImportError, QueryFileError, UnknownStructError
 from yeko_sql.query.compiler import Query, compile_query
 from yeko_sql.query.parser import QuerySpec, parse_file
 from yeko_sql.query.registry import Registry
@@ -158,13 +158,20 @@ class _StructIndex:
 def _walk(models: Sequence[str | ModuleType]) -> list[ModuleType]:
     modules: list[ModuleType] = []
     for model in models:
-        module = importlib.import_module(model) if isinstance(model, str) else model
+        module = _import_models(model) if isinstance(model, str) else model
         modules.append(module)
         package_path = getattr(module, "__path__", None)
         if package_path is not None:
             walked = pkgutil.walk_packages(package_path, f"{module.__name__}.")
             modules.extend(importlib.import_module(info.name) for info in walked)
     return modules
+
+
+def _import_models(name: str) -> ModuleType:
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        raise ModelImportError(name, str(exc)) from exc
 
 
 def _is_struct(value: object) -> TypeGuard[type[msgspec.Struct]]:

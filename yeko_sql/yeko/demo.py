@@ -31,7 +31,7 @@ import psycopg
 
 from yeko_sql.bulk.copy import columns_of
 from yeko_sql.ops.migrate import apply_migrations
-from yeko_sql.ops.serverurl import APP_ROLE, masked, role_url
+from yeko_sql.ops.serverurl import masked, role_url
 from yeko_sql.query.kinds import Kind
 from yeko_sql.query.loader import load_queries
 from yeko_sql.query.registry import Registry
@@ -41,6 +41,7 @@ from yeko_sql.settings import Settings
 from yeko_sql.verify.plans import sample_params
 from yeko_sql.yeko.domain.jobs import JobInsert
 from yeko_sql.yeko.domain.students import StudentInsert
+from yeko_sql.yeko.roles import APP_ROLE
 from yeko_sql.yeko.seed.run import Size, seed_database
 
 __all__ = ["TOUR", "run_demo"]
