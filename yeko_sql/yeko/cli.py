@@ -11,7 +11,8 @@ import argparse
 import os
 import sys
 
-from yeko_sql.cli._options import URL, Command, opt, url_of
+from yeko_sql.cli import Command, opt, url_of
+from yeko_sql.cli._options import URL
 from yeko_sql.ops.devserver import DevServer
 from yeko_sql.ops.migrate import apply_migrations
 from yeko_sql.ops.serverurl import database_beside
