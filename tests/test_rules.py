@@ -11,7 +11,7 @@ from yeko_sql.verify.rules import RULES, Violation, lint
 def violations(sql_dir: SqlDir, pg: psycopg.Connection, text: str) -> list[Violation]:
     sql_dir.write("q.sql", text)
     [query] = load_queries(sql_dir.path)
-    return lint(query, parse_query(query), load_catalog(pg))
+    return lint(query, parse_query(query), load_catalog(pg, tenant_column="school_id"))
 
 
 def rules_broken(sql_dir: SqlDir, pg: psycopg.Connection, text: str) -> list[str]:

@@ -2,8 +2,9 @@
 
 ``load_catalog`` reads every table and view of the user's schemas once: columns
 and their ``NOT NULL``, unique keys (primary keys, unique constraints and unique
-indexes, with the predicate of a partial one), and which tables are
-school-owned. ``type_names`` turns type OIDs and modifiers into
+indexes, with the predicate of a partial one), and, given the app's tenant
+column (``[tool.yeko-sql] tenant_column``), which tables are tenant-owned.
+``type_names`` turns type OIDs and modifiers into
 ``format_type`` names in one more query; ``enum_labels`` reads the labels of
 every enum.
 """
@@ -27,9 +28,6 @@ __all__ = [
     "load_catalog",
     "type_names",
 ]
-
-TENANT_COLUMN = "school_id"
-TENANT_TABLE = "schools"
 
 _TABLES = """
 SELECT c.oid::int8, n.nspname, c.relname
@@ -57,15 +55,16 @@ WHERE i.indrelid = ANY(%s::int8[]::oid[])
   AND i.indisunique
 ORDER BY i.indrelid, NOT i.indisprimary, x.relname
 """
+# The tables whose NOT NULL tenant column is part of a foreign key, whatever
+# table that key references (a tenants table, or another tenant-owned table).
 _TENANT_KEYS = """
-SELECT f.conrelid::int8
+SELECT DISTINCT f.conrelid::int8
 FROM pg_constraint AS f
-JOIN pg_attribute AS a ON a.attrelid = f.conrelid AND a.attnum = f.conkey[1]
+JOIN pg_attribute AS a ON a.attrelid = f.conrelid AND a.attnum = ANY(f.conkey)
 WHERE f.contype = 'f'
-  AND cardinality(f.conkey) = 1
   AND a.attname = %s
   AND a.attnotnull
-  AND f.confrelid = ANY(%s::int8[]::oid[])
+  AND f.conrelid = ANY(%s::int8[]::oid[])
 """
 _TYPES = """
 SELECT u.oid::int8, u.mod, format_type(u.oid, nullif(u.mod, -1)),
@@ -122,7 +121,7 @@ class Table:
     columns: dict[str, Column] = field(default_factory=dict)
     by_number: dict[int, Column] = field(default_factory=dict)
     unique_keys: list[UniqueKey] = field(default_factory=list)
-    school_owned: bool = False
+    tenant_owned: bool = False
 
     @property
     def qualname(self) -> str:
@@ -153,11 +152,22 @@ class EnumLabels:
 
 
 class Catalog:
-    """The user's tables by OID and by name, resolved along ``search_path``."""
+    """The user's tables by OID and by name, resolved along ``search_path``.
 
-    def __init__(self, tables: Iterable[Table], search_path: Iterable[str]) -> None:
+    ``tenant_column`` is the column that scopes tenant-owned rows (Yeko's
+    ``school_id``), or ``None`` when the app has no tenants.
+    """
+
+    def __init__(
+        self,
+        tables: Iterable[Table],
+        search_path: Iterable[str],
+        *,
+        tenant_column: str | None = None,
+    ) -> None:
         self.tables = {table.oid: table for table in tables}
         self.search_path = tuple(search_path)
+        self.tenant_column = tenant_column
         self._by_name: dict[tuple[str, str], Table] = {
             (t.schema, t.name): t for t in self.tables.values()
         }
@@ -180,13 +190,16 @@ class Catalog:
 
 
 def load_catalog(
-    conn: psycopg.Connection[Any], *, tenant_column: str | None = TENANT_COLUMN
+    conn: psycopg.Connection[Any], *, tenant_column: str | None = None
 ) -> Catalog:
-    """Read the tables, columns, unique keys and school-owned tables of *conn*.
+    """Read the tables, columns, unique keys and tenant-owned tables of *conn*.
 
-    A table is school-owned when it has a ``NOT NULL school_id`` column with a
-    foreign key to a table named ``schools`` (so ``jobs``, whose ``school_id``
-    may be NULL, is not).
+    With *tenant_column* (``[tool.yeko-sql] tenant_column``, Yeko's
+    ``school_id``), a table is tenant-owned when that column is ``NOT NULL``
+    and part of a foreign key, to whichever table holds the tenants (Yeko's
+    ``schools``) or to another tenant-owned table: so Yeko's ``jobs``, whose
+    ``school_id`` may be NULL, is not, nor is a table whose ``school_id`` is
+    a bare column. Without it no table is tenant-owned.
     """
     tables = {
         oid: Table(oid=oid, schema=schema, name=name)
@@ -212,13 +225,15 @@ def load_catalog(
                 nulls_not_distinct=nnd,
             )
         )
-    tenants = [t.oid for t in tables.values() if t.name == TENANT_TABLE]
     if tenant_column is not None:
-        for (relid,) in conn.execute(_TENANT_KEYS, [tenant_column, tenants]):
-            if relid in tables:
-                tables[relid].school_owned = True
+        for (relid,) in conn.execute(_TENANT_KEYS, [tenant_column, oids]):
+            tables[relid].tenant_owned = True
     row = conn.execute("SELECT current_schemas(false)").fetchone()
-    return Catalog(tables.values(), row[0] if row else ["public"])
+    return Catalog(
+        tables.values(),
+        row[0] if row else ["public"],
+        tenant_column=tenant_column,
+    )
 
 
 def type_names(

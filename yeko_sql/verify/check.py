@@ -13,18 +13,25 @@ against the database: it exists, row-level security holds it (no SUPERUSER or
 BYPASSRLS), it has the table privileges the statement needs, and a policy lets
 it see rows of every table whose row-level security is on. Each problem is one
 line, ``<path>:<line>: <what>; <how to fix it>``.
+
+The tenant rules hold queries to the app's tenant column: by default the one
+``[tool.yeko-sql] tenant_column`` declares (``yeko_sql.config.load_config``,
+found from the working directory upward), or the one passed as
+*tenant_column*; ``tenant_column=None`` checks without them.
 """
 
 from __future__ import annotations
 
+import enum
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import msgspec
 import psycopg
 from msgspec import inspect as mi
 
+from yeko_sql.config import load_config
 from yeko_sql.errors import SchemaMismatchError
 from yeko_sql.query.compiler import Query
 from yeko_sql.query.kinds import Kind
@@ -32,7 +39,6 @@ from yeko_sql.query.parser import OWNER_ROLE
 from yeko_sql.runtime.pagination import TOTAL_COLUMN
 from yeko_sql.runtime.types import describe_type, fits, pg_type_name, strip_none
 from yeko_sql.verify._catalog import (
-    TENANT_COLUMN,
     Catalog,
     EnumLabels,
     enum_labels,
@@ -43,6 +49,7 @@ from yeko_sql.verify.describe import ColumnInfo, QueryDescription, describe_conn
 from yeko_sql.verify.rules import lint
 
 __all__ = [
+    "CONFIGURED",
     "CheckReport",
     "Problem",
     "check",
@@ -51,6 +58,14 @@ __all__ = [
     "check_roles",
     "compare",
 ]
+
+
+class _Configured(enum.Enum):
+    CONFIGURED = "configured"
+
+
+CONFIGURED: Final = _Configured.CONFIGURED
+"""*tenant_column*'s default: ``[tool.yeko-sql] tenant_column``, read when called."""
 
 _INTEGERS = frozenset({20, 21, 23})  # int8, int2, int4
 _PAGING = {Kind.PAGE: ("limit", "offset"), Kind.KEYSET: ("limit",)}
@@ -91,14 +106,21 @@ def check(
     conninfo: str,
     *,
     app_role: str | None = None,
-    tenant_column: str | None = TENANT_COLUMN,
+    tenant_column: str | _Configured | None = CONFIGURED,
 ) -> CheckReport:
     """Check *queries* (a ``Registry`` or any iterable) on a new connection.
 
     With *app_role*, a query that declares no ``-- role:`` is checked as
     running under that role (the application's), as declared roles are.
-    With *tenant_column* (``[tool.yeko-sql] tenant_column``), the tenant rule
-    holds every query to scoping the tables that column makes tenant-owned.
+    The tenant rules hold every query to scoping the tables *tenant_column*
+    makes tenant-owned (``yeko_sql.verify._catalog.load_catalog`` says
+    which); by default that is the column ``[tool.yeko-sql] tenant_column``
+    declares, none when no ``pyproject.toml`` declares one; ``None`` turns
+    the tenant rules off.
+
+    Raises:
+        ConfigError: *tenant_column* is left to the configuration, and the
+            ``pyproject.toml`` found cannot be read.
     """
     with psycopg.connect(conninfo, autocommit=True) as conn:
         return check_connection(
@@ -111,10 +133,12 @@ def check_connection(
     conn: psycopg.Connection[Any],
     *,
     app_role: str | None = None,
-    tenant_column: str | None = TENANT_COLUMN,
+    tenant_column: str | _Configured | None = CONFIGURED,
 ) -> CheckReport:
-    """Check *queries* on *conn*, an idle autocommit connection."""
+    """Check *queries* on *conn*, an idle autocommit connection, as ``check`` does."""
     queries = list(queries)
+    if isinstance(tenant_column, _Configured):
+        tenant_column = load_config().tenant_column
     catalog = load_catalog(conn, tenant_column=tenant_column)
     enums = enum_labels(conn)
     report = describe_connection(queries, conn, catalog=catalog)

@@ -6,12 +6,13 @@ rule            what it asks
 ``unique-key``  ``:one``/``:opt`` compare every column of a primary or
                 unique key with ``=`` for each FROM item, or end in
                 ``LIMIT 1`` (see ``yeko_sql.verify.cardinality``)
-``tenant``      every school-owned relation, at every level (set-operation
-                branches, CTEs, subqueries), is scoped: its ``school_id``
-                equals a parameter, the row-level security setting, or a
-                scoped relation's ``school_id``, in the top-level AND chain
-                of the WHERE or JOIN ON that reads it; an INSERT takes its
-                ``school_id`` from one of those; unless the header says
+``tenant``      every tenant-owned relation, at every level (set-operation
+                branches, CTEs, subqueries), is scoped: its tenant column
+                (Yeko's ``school_id``) equals a parameter, the row-level
+                security setting ``yeko.<tenant column>``, or a scoped
+                relation's tenant column, in the top-level AND chain of the
+                WHERE or JOIN ON that reads it; an INSERT takes its tenant
+                column from one of those; unless the header says
                 ``-- tenant: any: <reason>`` (docs/check.md)
 ``tenant-role`` a ``-- tenant: any`` query declares ``-- role:``
 ``no-star``     no ``*`` or ``t.*`` over a table or view (a star over
@@ -22,6 +23,12 @@ rule            what it asks
                 or fixed by ``=``, so pages never overlap
 ``where``       every ``UPDATE`` and ``DELETE`` has a ``WHERE``
 =============== ==========================================================
+
+The two tenant rules read the tenant column from the catalog
+(``load_catalog(conn, tenant_column=...)``, from ``[tool.yeko-sql]
+tenant_column``); an app that declares none gets neither rule. Messages name the
+column and call one tenant after it: ``school`` for ``school_id``, ``org`` for
+``org_id``, ``tenant`` for a column whose name does not end in ``_id``.
 """
 
 from __future__ import annotations
@@ -34,7 +41,7 @@ from pglast.enums import A_Expr_Kind, JoinType, OnConflictAction, SetOperation
 
 from yeko_sql.query.compiler import Query
 from yeko_sql.query.kinds import Kind
-from yeko_sql.verify._catalog import TENANT_COLUMN, Catalog, Table
+from yeko_sql.verify._catalog import Catalog, Table
 from yeko_sql.verify._tree import (
     Relation,
     Scope,
@@ -107,9 +114,10 @@ def _unique_key(
 def _tenant(
     query: Query[object], stmt: ast.Node, catalog: Catalog
 ) -> Iterator[Violation]:
-    if "tenant" in query.headers:
+    column = catalog.tenant_column
+    if column is None or "tenant" in query.headers:
         return
-    tenancy = _Tenancy(catalog)
+    tenancy = _Tenancy(catalog, column)
     tenancy.visit(stmt, None)
     for hole in tenancy.holes:
         yield Violation(
@@ -123,22 +131,39 @@ def _tenant(
 def _tenant_role(
     query: Query[object], stmt: ast.Node, catalog: Catalog
 ) -> Iterator[Violation]:
-    if "tenant" not in query.headers or query.role is not None:
+    column = catalog.tenant_column
+    if column is None or "tenant" not in query.headers or query.role is not None:
         return
+    noun = _tenant_noun(column)
     yield Violation(
         "tenant-role",
         query.header_line("tenant"),
-        f"query {query.name!r} is not scoped to a school ('-- tenant: any') but"
+        f"query {query.name!r} is not scoped to a {noun} ('-- tenant: any') but"
         " declares no role: it would run as the application role, which row-level"
-        " security limits to one school",
-        "add '-- role: <role>' (a platform role such as yeko_platform, or 'owner'"
-        " for the schema owner)",
+        f" security limits to one {noun}",
+        f"add '-- role: <role>' (a role that row-level security lets see every"
+        f" {noun}, or 'owner' for the schema owner)",
     )
+
+
+def _tenant_noun(column: str) -> str:
+    """What messages call one tenant: ``school`` for ``school_id``, else ``tenant``."""
+    stem = column.removesuffix("_id")
+    return stem.replace("_", " ") if stem and stem != column else "tenant"
+
+
+def _scope_setting(column: str) -> str:
+    """The setting row-level security policies read the tenant from.
+
+    ``yeko.<column>``: ``yeko.school_id`` for Yeko, which the runtime's
+    ``Database.for_school()`` sets.
+    """
+    return f"yeko.{column}"
 
 
 @dataclass(frozen=True, slots=True)
 class _Hole:
-    """Where the tenant rule found a school-owned row that is not scoped."""
+    """Where the tenant rule found a tenant-owned row that is not scoped."""
 
     location: int | None
     problem: str
@@ -147,21 +172,24 @@ class _Hole:
 
 _EQUALITIES = (A_Expr_Kind.AEXPR_OP, A_Expr_Kind.AEXPR_OP_ANY, A_Expr_Kind.AEXPR_IN)
 _DO_UPDATE = OnConflictAction.ONCONFLICT_UPDATE
-_SCOPE_SETTING = "yeko.school_id"  # what the row-level security policies read
 Filter = tuple[list[object], set[int] | None]  # AND terms, ids of what they filter
 
 
 class _Tenancy:
-    """Which school-owned relations of one statement are scoped to a school.
+    """Which tenant-owned relations of one statement are scoped to a tenant.
 
-    Levels are visited outside in, so a correlated subquery can lean on a
-    relation of an enclosing level already proven scoped; CTE bodies and plain
-    FROM subqueries are visited before their level, so their school_id can
-    scope a relation joined to them.
+    *column* is the tenant column (Yeko's ``school_id``). Levels are visited
+    outside in, so a correlated subquery can lean on a relation of an enclosing
+    level already proven scoped; CTE bodies and plain FROM subqueries are
+    visited before their level, so their tenant column can scope a relation
+    joined to them.
     """
 
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, column: str) -> None:
         self.catalog = catalog
+        self.column = column
+        self.noun = _tenant_noun(column)
+        self.setting = _scope_setting(column)
         self.scoped: set[int] = set()  # id() of each Relation proven scoped
         self.scopes: dict[int, Scope] = {}  # id() of a statement level -> its scope
         self.holes: list[_Hole] = []
@@ -186,7 +214,7 @@ class _Tenancy:
             self._check_merge(stmt, scope)
         else:
             self.holes += [
-                _unscoped(relation)
+                _unscoped(relation, self.column)
                 for relation in scope.relations
                 if _owned(relation) and id(relation) not in self.scoped
             ]
@@ -195,10 +223,10 @@ class _Tenancy:
         """Mark the relations of one level that its WHERE and JOIN ONs scope."""
         filters: list[Filter] = [(conjuncts(getattr(stmt, "whereClause", None)), None)]
         for item in from_items(stmt):
-            filters += _join_filters(item, scope)
+            filters += _join_filters(item, scope, self.column)
         mine = {id(r) for r in scope.relations}
         changed = True
-        while changed:  # a join on school_id passes the scope along, in any order
+        while changed:  # a join on the tenant column passes the scope along
             found = {
                 id(relation)
                 for terms, filtered in filters
@@ -211,7 +239,7 @@ class _Tenancy:
             changed = bool(new)
 
     def _scoped_by(self, term: object, scope: Scope) -> list[Relation]:
-        """The relations whose school_id *term* pins to a school."""
+        """The relations whose tenant column *term* pins to a tenant."""
         if not isinstance(term, ast.A_Expr) or term.kind not in _EQUALITIES:
             return []
         if not term.name or term.name[-1].sval != "=":
@@ -223,38 +251,38 @@ class _Tenancy:
         for one, other in sides:
             ref = column_ref(one)
             relation = scope.resolve(*ref) if ref is not None else None
-            if relation is None or ref is None or ref[1] != TENANT_COLUMN:
+            if relation is None or ref is None or ref[1] != self.column:
                 continue
             if term.kind == A_Expr_Kind.AEXPR_IN:
                 values = other if isinstance(other, tuple | list) else ()
-                pinned = bool(values) and all(self._school(v, scope) for v in values)
+                pinned = bool(values) and all(self._is_tenant(v, scope) for v in values)
             else:
                 array = term.kind == A_Expr_Kind.AEXPR_OP_ANY
-                pinned = self._school(other, scope, array=array)
+                pinned = self._is_tenant(other, scope, array=array)
             if pinned:
                 found.append(relation)
         return found
 
-    def _school(self, expr: object, scope: Scope, *, array: bool = False) -> bool:
-        """Whether *expr* is a school the caller chose (a list of them if *array*).
+    def _is_tenant(self, expr: object, scope: Scope, *, array: bool = False) -> bool:
+        """Whether *expr* is a tenant the caller chose (a list of them if *array*).
 
         That is a parameter, the setting row-level security reads, or the
-        school_id of a relation already scoped.
+        tenant column of a relation already scoped.
         """
         if is_param(expr):
             return True
         if array:
             return False
-        if _reads_scope_setting(expr):
+        if _reads_setting(expr, self.setting):
             return True
         ref = column_ref(expr)
         relation = scope.resolve(*ref) if ref is not None else None
         if relation is None or ref is None:
             return False
-        return self._school_column(relation, ref[1])
+        return self._tenant_column_of(relation, ref[1])
 
-    def _school_column(self, relation: Relation, column: str) -> bool:
-        if column == TENANT_COLUMN and id(relation) in self.scoped:
+    def _tenant_column_of(self, relation: Relation, column: str) -> bool:
+        if column == self.column and id(relation) in self.scoped:
             return True
         if relation.subquery is None:
             return _unnested_param(relation, column)
@@ -267,7 +295,7 @@ class _Tenancy:
             return all(
                 id(arm) in self.scopes
                 and all(
-                    self._school(value, self.scopes[id(arm)])
+                    self._is_tenant(value, self.scopes[id(arm)])
                     for value, _ in _values_at(arm, position, self.scopes[id(arm)])
                 )
                 for arm in _arms(node)
@@ -278,33 +306,34 @@ class _Tenancy:
     def _check_insert(self, insert: ast.InsertStmt, scope: Scope) -> None:
         target = next((r for r in scope.relations if r.node is insert.relation), None)
         table = target.table if target is not None else None
-        if target is None or table is None or not table.school_owned:
+        if target is None or table is None or not table.tenant_owned:
             return
+        column, noun = self.column, self.noun
         names = [str(c.name) for c in insert.cols or ()] or [
             c.name for _, c in sorted(table.by_number.items())
         ]
         where = insert.relation.location if insert.relation else None
-        if TENANT_COLUMN not in names or insert.selectStmt is None:
+        if column not in names or insert.selectStmt is None:
             self.holes.append(
                 _Hole(
                     where,
-                    f"INSERT INTO {_shown(target)!r} sets no {TENANT_COLUMN}",
-                    f"insert {TENANT_COLUMN} from a parameter (:{TENANT_COLUMN})",
+                    f"INSERT INTO {_shown(target)!r} sets no {column}",
+                    f"insert {column} from a parameter (:{column})",
                 )
             )
             return
-        position = names.index(TENANT_COLUMN)
+        position = names.index(column)
         for arm in _arms(insert.selectStmt):
             arm_scope = self.scopes[id(arm)]
             self.holes += [
                 _Hole(
                     where if location is None else location,
-                    f"INSERT INTO {_shown(target)!r} takes its {TENANT_COLUMN} from"
-                    " neither a parameter nor a row scoped to a school",
-                    f"insert :{TENANT_COLUMN}, or the {TENANT_COLUMN} of a scoped row",
+                    f"INSERT INTO {_shown(target)!r} takes its {column} from"
+                    f" neither a parameter nor a row scoped to a {noun}",
+                    f"insert :{column}, or the {column} of a scoped row",
                 )
                 for value, location in _values_at(arm, position, arm_scope)
-                if not self._school(value, arm_scope)
+                if not self._is_tenant(value, arm_scope)
             ]
         conflict = insert.onConflictClause
         if conflict is not None and conflict.action == _DO_UPDATE:
@@ -317,7 +346,7 @@ class _Tenancy:
         table: Table,
         scope: Scope,
     ) -> None:
-        """DO UPDATE changes the row already there: it must be of the same school."""
+        """DO UPDATE changes the row already there: it must be of the same tenant."""
         infer = conflict.infer
         keyed: tuple[str, ...] = ()
         if infer is not None and infer.conname:
@@ -326,8 +355,9 @@ class _Tenancy:
             )
         elif infer is not None:
             keyed = tuple(str(e.name) for e in infer.indexElems or () if e.name)
-        if TENANT_COLUMN in keyed or any(
-            _pins_existing(term, target, lambda v: self._school(v, scope))
+        column = self.column
+        if column in keyed or any(
+            _pins_existing(term, target, column, lambda v: self._is_tenant(v, scope))
             for term in conjuncts(conflict.whereClause)
         ):
             return
@@ -335,9 +365,9 @@ class _Tenancy:
             _Hole(
                 infer.location if infer is not None else None,
                 f"ON CONFLICT DO UPDATE may update a row of {_shown(target)!r} of"
-                f" another school: its conflict key has no {TENANT_COLUMN}",
-                f"add {TENANT_COLUMN} to the conflict key, or"
-                f" 'AND {target.alias}.{TENANT_COLUMN} = EXCLUDED.{TENANT_COLUMN}'"
+                f" another {self.noun}: its conflict key has no {column}",
+                f"add {column} to the conflict key, or"
+                f" 'AND {target.alias}.{column} = EXCLUDED.{column}'"
                 " to the WHERE of DO UPDATE",
             )
         )
@@ -347,13 +377,13 @@ class _Tenancy:
         source = merge.sourceRelation
         if isinstance(source, ast.RangeVar) and source.relname:
             table = self.catalog.find(source.relname, source.schemaname)
-            if table is not None and table.school_owned:
+            if table is not None and table.tenant_owned:
                 touched.append(Relation(_alias_of(source), table=table, node=source))
         self.holes += [
             _Hole(
                 getattr(relation.node, "location", None),
-                f"MERGE with the school-owned {_shown(relation)!r} is not checked"
-                " by the tenant rule",
+                f"MERGE with the {self.noun}-owned {_shown(relation)!r} is not"
+                " checked by the tenant rule",
                 "write INSERT … ON CONFLICT, or UPDATE … FROM, instead",
             )
             for relation in touched
@@ -361,7 +391,7 @@ class _Tenancy:
 
 
 def _owned(relation: Relation) -> bool:
-    return relation.table is not None and relation.table.school_owned
+    return relation.table is not None and relation.table.tenant_owned
 
 
 def _alias_of(item: ast.RangeVar) -> str:
@@ -379,24 +409,24 @@ def _shown(relation: Relation) -> str:
     )
 
 
-def _unscoped(relation: Relation) -> _Hole:
+def _unscoped(relation: Relation, column: str) -> _Hole:
     alias = relation.alias
     return _Hole(
         getattr(relation.node, "location", None),
-        f"{_shown(relation)!r} is not scoped to one school: no"
-        f" '{alias}.{TENANT_COLUMN} = :param' in the AND chain of the WHERE or"
+        f"{_shown(relation)!r} is not scoped to one {_tenant_noun(column)}: no"
+        f" '{alias}.{column} = :param' in the AND chain of the WHERE or"
         " JOIN ON that reads it",
-        f"add 'AND {alias}.{TENANT_COLUMN} = :{TENANT_COLUMN}', or join it on"
-        f" '{alias}.{TENANT_COLUMN} = <a scoped alias>.{TENANT_COLUMN}'",
+        f"add 'AND {alias}.{column} = :{column}', or join it on"
+        f" '{alias}.{column} = <a scoped alias>.{column}'",
     )
 
 
 def _pins_existing(
-    term: object, target: Relation, is_school: Callable[[object], bool]
+    term: object, target: Relation, column: str, is_tenant: Callable[[object], bool]
 ) -> bool:
-    """Whether a DO UPDATE condition is ``<target>.school_id = EXCLUDED.school_id``.
+    """Whether a DO UPDATE condition is ``<target>.<column> = EXCLUDED.<column>``.
 
-    ``= :param`` (or another school value *is_school* takes) counts as well.
+    ``= :param`` (or another tenant value *is_tenant* takes) counts as well.
     """
     if not (
         isinstance(term, ast.A_Expr)
@@ -407,9 +437,9 @@ def _pins_existing(
         return False
     for one, other in ((term.lexpr, term.rexpr), (term.rexpr, term.lexpr)):
         ref = column_ref(one)
-        if ref is None or ref[1] != TENANT_COLUMN or ref[0] not in (None, target.alias):
+        if ref is None or ref[1] != column or ref[0] not in (None, target.alias):
             continue
-        if column_ref(other) == ("excluded", TENANT_COLUMN) or is_school(other):
+        if column_ref(other) == ("excluded", column) or is_tenant(other):
             return True
     return False
 
@@ -418,7 +448,7 @@ _FILTERS_LEFT = (JoinType.JOIN_INNER, JoinType.JOIN_RIGHT)
 _FILTERS_RIGHT = (JoinType.JOIN_INNER, JoinType.JOIN_LEFT)
 
 
-def _join_filters(item: object, scope: Scope) -> list[Filter]:
+def _join_filters(item: object, scope: Scope, column: str) -> list[Filter]:
     """Each JOIN's ON (and USING) terms with the relations they filter.
 
     An inner join filters both sides; an outer join only its nullable side,
@@ -435,14 +465,14 @@ def _join_filters(item: object, scope: Scope) -> list[Filter]:
         filtered |= {id(r) for r in right}
     terms = conjuncts(item.quals)
     using = {str(getattr(name, "sval", "")) for name in item.usingClause or ()}
-    if TENANT_COLUMN in using:
-        lone = [[r for r in s if r.has_column(TENANT_COLUMN)] for s in (left, right)]
+    if column in using:
+        lone = [[r for r in s if r.has_column(column)] for s in (left, right)]
         if len(lone[0]) == 1 and len(lone[1]) == 1:
-            terms.append(_same_school(lone[0][0].alias, lone[1][0].alias))
+            terms.append(_same_tenant(lone[0][0].alias, lone[1][0].alias, column))
     return [
         (terms, filtered),
-        *_join_filters(item.larg, scope),
-        *_join_filters(item.rarg, scope),
+        *_join_filters(item.larg, scope, column),
+        *_join_filters(item.rarg, scope, column),
     ]
 
 
@@ -452,17 +482,13 @@ def _leaves(item: object, scope: Scope) -> list[Relation]:
     return [r for r in scope.relations if r.node is item]
 
 
-def _same_school(left: str, right: str) -> ast.A_Expr:
-    """``left.school_id = right.school_id``, as ``JOIN … USING (school_id)`` means."""
+def _same_tenant(left: str, right: str, column: str) -> ast.A_Expr:
+    """``left.<column> = right.<column>``, as ``JOIN … USING (<column>)`` means."""
     return ast.A_Expr(
         kind=A_Expr_Kind.AEXPR_OP,
         name=(ast.String(sval="="),),
-        lexpr=ast.ColumnRef(
-            fields=(ast.String(sval=left), ast.String(sval=TENANT_COLUMN))
-        ),
-        rexpr=ast.ColumnRef(
-            fields=(ast.String(sval=right), ast.String(sval=TENANT_COLUMN))
-        ),
+        lexpr=ast.ColumnRef(fields=(ast.String(sval=left), ast.String(sval=column))),
+        rexpr=ast.ColumnRef(fields=(ast.String(sval=right), ast.String(sval=column))),
     )
 
 
@@ -530,8 +556,8 @@ def _is_star(node: object) -> bool:
     return bool(fields) and isinstance(fields[-1], ast.A_Star)
 
 
-def _reads_scope_setting(expr: object) -> bool:
-    """``current_setting('yeko.school_id', …)``, maybe in ``NULLIF(…, '')``."""
+def _reads_setting(expr: object, setting: str) -> bool:
+    """``current_setting('<setting>', …)``, maybe in ``NULLIF(…, '')``."""
     expr = unwrap(expr)
     if isinstance(expr, ast.A_Expr) and expr.kind == A_Expr_Kind.AEXPR_NULLIF:
         expr = unwrap(expr.lexpr)
@@ -542,7 +568,7 @@ def _reads_scope_setting(expr: object) -> bool:
     return (
         expr.funcname[-1].sval == "current_setting"
         and isinstance(value, ast.String)
-        and value.sval == _SCOPE_SETTING
+        and value.sval == setting
     )
 
 
