@@ -1,4 +1,4 @@
-"""A fresh, migrated database per test, cloned from the session template."""
+"""A fresh, migrated database per test: the yeko_sql.testing plugin's clone."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg import sql
-from pytest_postgresql import factories
+from pytest_postgresql.executors.noop import NoopExecutor
 
 from tests.fix_server import ServerInfo
 from yeko_sql.query.registry import Registry
@@ -17,21 +17,21 @@ from yeko_sql.settings import Settings
 
 OpenDb = Callable[..., Database]
 
-postgresql = factories.postgresql("postgresql_noproc")
+
+@pytest.fixture
+def database_url(postgresql_noproc: NoopExecutor, yeko_database_url: str) -> str:
+    """The URL of this test's own migrated database (the plugin's clone)."""
+    return yeko_database_url
 
 
 @pytest.fixture
-def database_url(postgresql: psycopg.Connection) -> str:
-    """The URL of this test's own migrated database."""
-    info = postgresql.info
-    return psycopg.conninfo.make_conninfo(
-        "",
-        host=info.host,
-        port=info.port,
-        user=info.user,
-        password=info.password or None,
-        dbname=info.dbname,
-    )
+def postgresql(database_url: str) -> Iterator[psycopg.Connection]:
+    """A superuser connection to this test's migrated database."""
+    conn = psycopg.connect(database_url)
+    try:
+        yield conn
+    finally:
+        conn.close()
 
 
 @pytest.fixture
