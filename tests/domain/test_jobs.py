@@ -11,6 +11,7 @@ from yeko_sql.bulk.worker import Worker
 from yeko_sql.errors import NoRowError
 from yeko_sql.runtime.database import Database, Transaction
 from yeko_sql.yeko.domain.jobs import Job, JobInsert
+from yeko_sql.yeko.jobs import job_queue
 
 LATER = datetime(2999, 1, 1, tzinfo=UTC)
 
@@ -206,7 +207,13 @@ def test_a_worker_round_commits_the_handlers_writes_with_the_completion(
         if not job.payload["name"]:
             raise ValueError("empty name")
 
-    worker = Worker(platform_db, {"schools.rename": rename}, name="w1", max_attempts=1)
+    worker = Worker(
+        platform_db,
+        {"schools.rename": rename},
+        queries=job_queue(),
+        name="w1",
+        max_attempts=1,
+    )
     report = worker.run_once()
 
     assert (report.done, report.failed, report.lost, report.claimed) == (
@@ -238,7 +245,9 @@ def test_a_job_requeued_while_running_is_rolled_back_and_reported_lost(
             [job.id],
         )
 
-    report = Worker(platform_db, {"schools.rename": stolen}, name="w1").run_once()
+    report = Worker(
+        platform_db, {"schools.rename": stolen}, queries=job_queue(), name="w1"
+    ).run_once()
     assert report.lost == [job_id]
     assert pg.execute(
         "SELECT count(*) FROM schools WHERE name = 'lost'"
@@ -259,6 +268,7 @@ def test_a_school_scoped_worker_claims_its_school_and_global_jobs(
     worker = Worker(
         app_db,
         {"fees.remind": lambda tx, job: seen.append(job.id)},
+        queries=job_queue(),
         school_id=first.school_id,
     )
     assert "fees.remind" in repr(worker)
@@ -279,7 +289,13 @@ def test_concurrent_workers_never_claim_the_same_job(
         claimed.append((job.id, job.locked_by or ""))
 
     def work(name: str) -> None:
-        worker = Worker(platform_db, {"marks.recompute": handle}, name=name, batch=10)
+        worker = Worker(
+            platform_db,
+            {"marks.recompute": handle},
+            queries=job_queue(),
+            name=name,
+            batch=10,
+        )
         start.wait()
         while worker.run_once().claimed:
             pass
@@ -302,7 +318,11 @@ def test_run_loops_until_stopped_and_a_worker_needs_handlers(
 ) -> None:
     enqueue(db, *(JobInsert(kind="fees.remind") for _ in range(3)))
     worker = Worker(
-        platform_db, {"fees.remind": lambda tx, job: None}, batch=2, poll_interval=0
+        platform_db,
+        {"fees.remind": lambda tx, job: None},
+        queries=job_queue(),
+        batch=2,
+        poll_interval=0,
     )
     stop = threading.Event()
     assert worker.run(stop, max_rounds=3) == 3

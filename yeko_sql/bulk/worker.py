@@ -1,11 +1,16 @@
 """A batch worker: claim jobs with ``FOR UPDATE SKIP LOCKED``, run, record.
 
-Each round is short: one statement claims a batch (``jobs.claim_jobs``), then
+Each round is short: one statement claims a batch (``claim_jobs``), then
 each job runs in its own transaction together with its ``complete_jobs``, so a
 job's writes and its completion commit or roll back together. A job that
 raises is recorded by ``fail_jobs`` (queued again after a backoff, or failed
 after ``max_attempts``). Any number of workers, threads or processes can share
 the queue: locked rows are skipped, never waited for or claimed twice.
+
+The queue is a namespace of named queries: the toolkit's own
+(:func:`~yeko_sql.bulk.queue.queue_queries`, on the table its migration
+creates) unless the app passes its own with the same three queries, e.g. to
+claim from a table with a tenant column.
 """
 
 from __future__ import annotations
@@ -16,20 +21,47 @@ import threading
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 import msgspec
 import psycopg
 
+from yeko_sql.bulk.queue import queue_queries
 from yeko_sql.ids import new_id
-from yeko_sql.yeko.domain.jobs import Job
+from yeko_sql.query.kinds import Kind
+from yeko_sql.query.registry import Namespace, Registry
+from yeko_sql.runtime.database import QueryNamespace, bind_namespace, group_runners
 
 if TYPE_CHECKING:
     from yeko_sql.runtime.database import Database, Transaction
 
-__all__ = ["Handler", "RoundReport", "Worker"]
+__all__ = ["QUEUE_QUERIES", "ClaimedJob", "Handler", "RoundReport", "Worker"]
 
-Handler = Callable[["Transaction", Job], None]
+QUEUE_QUERIES: Mapping[str, frozenset[str]] = {
+    "claim_jobs": frozenset({"worker", "kinds", "limit"}),
+    "complete_jobs": frozenset({"ids", "worker"}),
+    "fail_jobs": frozenset({"ids", "errors", "worker", "max_attempts", "backoff"}),
+}
+"""The queries a queue namespace must hold, with the parameters each takes."""
+
+
+class ClaimedJob(Protocol):
+    """What the worker reads of a claimed row; the handler gets the whole Struct."""
+
+    @property
+    def id(self) -> str:
+        """The job's id, as ``complete_jobs`` and ``fail_jobs`` take it."""
+        ...
+
+    @property
+    def kind(self) -> str:
+        """The handler to run."""
+        ...
+
+
+J = TypeVar("J", bound=ClaimedJob)
+
+Handler = Callable[["Transaction", J], None]
 """Runs one job inside the transaction that will also mark it done."""
 
 
@@ -48,22 +80,33 @@ class RoundReport(msgspec.Struct, frozen=True, kw_only=True):
         return len(self.done) + len(self.failed) + len(self.lost)
 
 
-class Worker:
+class Worker(Generic[J]):
     """Claims jobs of the kinds it has handlers for and runs them.
+
+    *queries* is the queue: a namespace holding ``claim_jobs``,
+    ``complete_jobs`` and ``fail_jobs`` (:data:`QUEUE_QUERIES`), by default
+    the toolkit's on the table ``jobs`` (``queue_queries()``); the rows
+    ``claim_jobs`` returns are what the handlers get. The queries run in the
+    worker's transactions on *db*, whatever queries *db* itself was given.
 
     ``run_once()`` does one round (tests call it directly); ``run()`` loops
     until *stop* is set, sleeping *poll_interval* seconds when the queue has
     nothing due. With *school_id*, every transaction is ``db.for_school``:
-    connected as the Row-Level-Security role, the worker then sees that
-    school's jobs and the global ones; without it, a role that reads every
-    school's jobs must run the worker.
+    connected as the Row-Level-Security role, the worker then sees only the
+    jobs that school's policy shows; without it, a role that reads every job
+    must run the worker.
+
+    Raises:
+        ValueError: no handlers, or *queries* lacks one of the queue's
+            queries or declares other parameters for it.
     """
 
     def __init__(
         self,
         db: Database,
-        handlers: Mapping[str, Handler],
+        handlers: Mapping[str, Handler[J]],
         *,
+        queries: Namespace | None = None,
         name: str | None = None,
         batch: int = 10,
         max_attempts: int = 5,
@@ -73,8 +116,14 @@ class Worker:
     ) -> None:
         if not handlers:
             raise ValueError("Worker: no handlers; map at least one job kind")
+        self.queries = queue_queries() if queries is None else queries
+        _check_queue(self.queries)
         self.db = db
         self.handlers = dict(handlers)
+        self._runners = group_runners(
+            Registry(self.queries[q] for q in QUEUE_QUERIES),
+            strict=db.settings.strict_rows,
+        )[self.queries.name]
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{new_id()[:6]}"
         self.batch = batch
         self.max_attempts = max_attempts
@@ -83,22 +132,28 @@ class Worker:
         self.school_id = school_id
 
     def __repr__(self) -> str:
-        return f"<Worker {self.name!r} kinds={sorted(self.handlers)}>"
+        return (
+            f"<Worker {self.name!r} queue={self.queries.name!r} "
+            f"kinds={sorted(self.handlers)}>"
+        )
+
+    def _queue(self, tx: Transaction) -> QueryNamespace:
+        return bind_namespace(self.queries.name, self._runners, tx)
 
     def _transaction(self) -> AbstractContextManager[Transaction]:
         if self.school_id is None:
             return self.db.transaction()
         return self.db.for_school(self.school_id)
 
-    def claim(self) -> list[Job]:
+    def claim(self) -> list[J]:
         """Claim up to ``batch`` due jobs (one short transaction)."""
         with self._transaction() as tx:
-            jobs: list[Job] = tx.jobs.claim_jobs(
+            jobs: list[J] = self._queue(tx).claim_jobs(
                 worker=self.name, kinds=sorted(self.handlers), limit=self.batch
             )
         return jobs
 
-    def run_job(self, job: Job) -> bool:
+    def run_job(self, job: J) -> bool:
         """Run *job* and mark it done in one transaction; False if it was lost.
 
         A job taken back while it ran (``requeue_stale_jobs``) is rolled back,
@@ -106,7 +161,7 @@ class Worker:
         """
         with self._transaction() as tx:
             self.handlers[job.kind](tx, job)
-            done = bool(tx.jobs.complete_jobs(ids=[job.id], worker=self.name))
+            done = bool(self._queue(tx).complete_jobs(ids=[job.id], worker=self.name))
             if not done:
                 raise psycopg.Rollback  # leaves the block, rolled back, silently
         return done
@@ -119,7 +174,7 @@ class Worker:
                 done = self.run_job(job)
             except Exception as exc:  # noqa: BLE001  (a failing job is recorded, not fatal)
                 with self._transaction() as tx:
-                    tx.jobs.fail_jobs(
+                    self._queue(tx).fail_jobs(
                         ids=[job.id],
                         errors=[f"{type(exc).__name__}: {exc}"],
                         worker=self.name,
@@ -141,3 +196,26 @@ class Worker:
             if claimed == 0:
                 stop.wait(self.poll_interval)
         return handled
+
+
+def _check_queue(queries: Namespace) -> None:
+    if missing := [name for name in QUEUE_QUERIES if name not in queries]:
+        raise ValueError(
+            f"Worker: queue {queries.name!r} has no query "
+            f"{', '.join(map(repr, missing))}; it needs {', '.join(QUEUE_QUERIES)} "
+            "(see yeko_sql/bulk/jobs.sql)"
+        )
+    for name, params in QUEUE_QUERIES.items():
+        query = queries[name]
+        if set(query.call_params) != params:
+            raise ValueError(
+                f"{query.path}:{query.line}: {query.qualname} takes "
+                f"{', '.join(query.call_params) or 'nothing'}; the worker calls "
+                f"it with {', '.join(sorted(params))}"
+            )
+    claim = queries["claim_jobs"]
+    if claim.kind is not Kind.MANY:
+        raise ValueError(
+            f"{claim.path}:{claim.line}: {claim.qualname} is "
+            f":{claim.kind.value}; the worker needs the claimed rows, :many"
+        )
