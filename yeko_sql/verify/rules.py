@@ -138,7 +138,7 @@ def _tenant_role(
     yield Violation(
         "tenant-role",
         query.header_line("tenant"),
-        f"query {query.name!r} is not scoped to a {noun} ('-- tenant: any') but"
+        f"query {query.name!r} is not scoped to {_a(noun)} ('-- tenant: any') but"
         " declares no role: it would run as the application role, which row-level"
         f" security limits to one {noun}",
         f"add '-- role: <role>' (a role that row-level security lets see every"
@@ -150,6 +150,11 @@ def _tenant_noun(column: str) -> str:
     """What messages call one tenant: ``school`` for ``school_id``, else ``tenant``."""
     stem = column.removesuffix("_id")
     return stem.replace("_", " ") if stem and stem != column else "tenant"
+
+
+def _a(noun: str) -> str:
+    """``a school``, ``an org``."""
+    return f"{'an' if noun[:1] in set('aeiou') else 'a'} {noun}"
 
 
 def _scope_setting(column: str) -> str:
@@ -329,7 +334,7 @@ class _Tenancy:
                 _Hole(
                     where if location is None else location,
                     f"INSERT INTO {_shown(target)!r} takes its {column} from"
-                    f" neither a parameter nor a row scoped to a {noun}",
+                    f" neither a parameter nor a row scoped to {_a(noun)}",
                     f"insert :{column}, or the {column} of a scoped row",
                 )
                 for value, location in _values_at(arm, position, arm_scope)
