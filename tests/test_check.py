@@ -12,6 +12,7 @@ from psycopg import sql
 from tests.fix_sqlfiles import SqlDir
 from yeko_sql.cli.commands import check_command
 from yeko_sql.cli.main import main
+from yeko_sql.config import CONFIG_ENV
 from yeko_sql.errors import SchemaMismatchError
 from yeko_sql.query.loader import load_queries
 from yeko_sql.verify.check import Problem, check, check_connection, compare
@@ -544,3 +545,21 @@ def test_the_check_command_takes_an_app_role(
         " the query under another role"
     )
     assert main([*argv, "--app-role", "yeko_app"]) == 0
+
+
+def test_the_check_command_follows_the_declared_tenant_column(
+    sql_dir: SqlDir,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = sql_dir.path.parent / "pyproject.toml"
+    monkeypatch.setenv(CONFIG_ENV, str(config))
+    sql_dir.write("q.sql", "-- name: list_classes :many\nSELECT id FROM classes;\n")
+    argv = ["check", str(sql_dir.path), "--database-url", database_url]
+    for declared, code in [('tenant_column = "school_id"', 1), ("", 0)]:
+        config.write_text(f"[tool.yeko-sql]\n{declared}\n", encoding="utf-8")
+        assert main(argv) == code
+        out = capsys.readouterr().out
+        unscoped = "rule tenant: 'classes' is not scoped to one school"
+        assert (unscoped in out) == bool(code)
