@@ -141,7 +141,7 @@ def _tenant_role(
         f"query {query.name!r} is not scoped to {_a(noun)} ('-- tenant: any') but"
         " declares no role: it would run as the application role, which row-level"
         f" security limits to one {noun}",
-        f"add '-- role: <role>' (a role that row-level security lets see every"
+        "add '-- role: <role>' (a role that row-level security lets see every"
         f" {noun}, or 'owner' for the schema owner)",
     )
 
