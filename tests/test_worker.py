@@ -39,6 +39,7 @@ from yeko_sql.query.loader import load_queries
 from yeko_sql.query.registry import Registry
 from yeko_sql.runtime.database import Database, Transaction
 from yeko_sql.settings import Settings
+from yeko_sql.verify.check import check
 
 LATER = datetime(2999, 1, 1, tzinfo=UTC)
 
@@ -323,6 +324,14 @@ def test_a_renamed_queue_table_works_from_the_apps_own_migration(
         assert raw.execute("SELECT to_regclass('mail_tasks')").fetchone() == (None,)
 
 
+def test_the_queue_queries_pass_check_against_the_shipped_migration(
+    queue_url: str,
+) -> None:
+    report = check(queue_queries().values(), queue_url, tenant_column=None)
+    assert report.ok, "\n".join(map(str, report.problems))
+    assert report.queries == 7
+
+
 def test_the_queue_queries_load_among_an_apps_own_files() -> None:
     registry = load_queries(Path(migrations_dir()).parent / "jobs.sql")
     assert registry["jobs.claim_jobs"].returns is Job
@@ -387,6 +396,24 @@ def test_a_worker_refuses_a_queue_without_the_queries_it_calls(
     )
     queue = load_queries(sql_dir.path).namespace("tasks")
     with pytest.raises(ValueError, match=r"tasks\.complete_jobs takes ids; the worker"):
+        Worker(db, {"x": lambda tx, job: None}, queries=queue)
+
+    sql_dir.write(
+        "tasks.sql",
+        """
+        -- name: claim_jobs :many
+        SELECT 1 AS id WHERE :worker = '' AND :kinds = '' AND :limit = 0;
+
+        -- name: complete_jobs :exec
+        UPDATE t SET x = 1 WHERE id = ANY(:ids) AND w = :worker;
+
+        -- name: fail_jobs :execrows
+        UPDATE t SET x = 1 WHERE id = ANY(:ids) AND w = :worker AND e = :errors
+          AND m = :max_attempts AND b = :backoff;
+        """,
+    )
+    queue = load_queries(sql_dir.path).namespace("tasks")
+    with pytest.raises(ValueError, match=r"complete_jobs is :exec; .* :execrows"):
         Worker(db, {"x": lambda tx, job: None}, queries=queue)
 
 

@@ -42,7 +42,11 @@ QUEUE_QUERIES: Mapping[str, frozenset[str]] = {
     "complete_jobs": frozenset({"ids", "worker"}),
     "fail_jobs": frozenset({"ids", "errors", "worker", "max_attempts", "backoff"}),
 }
-"""The queries a queue namespace must hold, with the parameters each takes."""
+"""The queries a queue namespace must hold, with the parameters each takes.
+
+``claim_jobs`` is ``:many`` (the rows handlers get) and ``complete_jobs``
+``:execrows`` (0 means the job was taken away while it ran).
+"""
 
 
 class ClaimedJob(Protocol):
@@ -98,7 +102,7 @@ class Worker(Generic[J]):
 
     Raises:
         ValueError: no handlers, or *queries* lacks one of the queue's
-            queries or declares other parameters for it.
+            queries or declares another kind or other parameters for it.
     """
 
     def __init__(
@@ -213,9 +217,13 @@ def _check_queue(queries: Namespace) -> None:
                 f"{', '.join(query.call_params) or 'nothing'}; the worker calls "
                 f"it with {', '.join(sorted(params))}"
             )
-    claim = queries["claim_jobs"]
-    if claim.kind is not Kind.MANY:
-        raise ValueError(
-            f"{claim.path}:{claim.line}: {claim.qualname} is "
-            f":{claim.kind.value}; the worker needs the claimed rows, :many"
-        )
+    for name, kind, why in (
+        ("claim_jobs", Kind.MANY, "the claimed rows"),
+        ("complete_jobs", Kind.EXECROWS, "how many jobs it completed"),
+    ):
+        query = queries[name]
+        if query.kind is not kind:
+            raise ValueError(
+                f"{query.path}:{query.line}: {query.qualname} is "
+                f":{query.kind.value}; the worker needs {why}, :{kind.value}"
+            )
