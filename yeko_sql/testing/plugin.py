@@ -102,8 +102,8 @@ class SessionServer:
 
 
 def _fail(message: str) -> NoReturn:
-    """End the test with *message* alone: no traceback into the fixtures."""
-    pytest.fail(message, pytrace=False)
+    """End the test with *message* alone: no traceback, no chained exception."""
+    raise pytest.fail.Exception(message, pytrace=False) from None
 
 
 def _tmpfs() -> str | None:
