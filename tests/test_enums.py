@@ -188,7 +188,7 @@ def test_enum_parameters_and_results_are_typed_as_the_literal_of_their_labels(
     sql_dir: SqlDir, blog: psycopg.Connection, tmp_path: Path
 ) -> None:
     sql_dir.write("blog.sql", BLOG_QUERIES)
-    text = generate_stub(load_queries(sql_dir.path), blog)
+    text = generate_stub(load_queries(sql_dir.path), blog, class_prefix="Yeko")
     lines = text.splitlines()
     assert "from typing import Literal, Self, type_check_only" in lines
     assert f"        status: {LITERAL}," in lines

@@ -62,7 +62,9 @@ def _members(node: ast.ClassDef) -> tuple[set[str], set[str]]:
 
 def test_the_checked_in_stub_matches_the_bundled_queries(database_url: str) -> None:
     with psycopg.connect(database_url, autocommit=True) as conn:
-        text = generate_stub(load_yeko_queries(), conn, class_prefix="Yeko")
+        text = generate_stub(
+            load_yeko_queries(), conn, class_prefix="Yeko", tenant_column="school_id"
+        )
     assert text == BUNDLED_STUB.read_text(encoding="utf-8"), (
         "yeko_sql/yeko/typed.pyi is stale: run 'yeko-sql generate'"
     )
@@ -205,7 +207,7 @@ def test_a_stub_of_own_queries_types_every_kind(
 ) -> None:
     pg.execute("CREATE TABLE notes (id text PRIMARY KEY, body text)")
     sql_dir.write("notes.sql", OWN_QUERIES)
-    text = generate_stub(load_queries(sql_dir.path), pg)
+    text = generate_stub(load_queries(sql_dir.path), pg, class_prefix="Notes")
     ast.parse(text)
     for line in (
         "    def get_note(self, *, id: str) -> msgspec.Struct | None:",
@@ -236,7 +238,11 @@ def test_generate_check_passes_when_fresh_and_fails_with_a_diff_when_stale(
 
     def generate(*, check: bool) -> int:
         return generate_command(
-            load_queries(paths), database_url, out=str(out), check=check
+            load_queries(paths),
+            database_url,
+            out=str(out),
+            check=check,
+            class_prefix="Notes",
         )
 
     assert generate(check=True) == 1  # no file yet
@@ -255,7 +261,11 @@ def test_generate_refuses_queries_the_server_cannot_prepare(
 ) -> None:
     sql_dir.write("broken.sql", "-- name: get_x :one\nSELECT nope FROM nowhere;\n")
     code = generate_command(
-        load_queries(sql_dir.path), database_url, out=None, check=False
+        load_queries(sql_dir.path),
+        database_url,
+        out=None,
+        check=False,
+        class_prefix="Notes",
     )
     assert code == 1
     assert "broken.sql:2" in capsys.readouterr().err
@@ -270,7 +280,11 @@ def test_generate_writes_own_queries_to_standard_output_without_out(
     pg.execute("CREATE TABLE notes (id text PRIMARY KEY, body text)")
     sql_dir.write("notes.sql", OWN_QUERIES)
     code = generate_command(
-        load_queries(sql_dir.path), database_url, out=None, check=False
+        load_queries(sql_dir.path),
+        database_url,
+        out=None,
+        check=False,
+        class_prefix="Notes",
     )
     assert code == 0
     assert "class NotesQueries:" in capsys.readouterr().out

@@ -15,7 +15,11 @@ import msgspec
 import psycopg
 
 from yeko_sql.query.registry import Registry
-from yeko_sql.stubs.generate import generate_stub
+from yeko_sql.stubs.generate import (
+    companion_module,
+    generate_stub,
+    require_class_prefix,
+)
 from yeko_sql.verify.check import CheckReport, check
 from yeko_sql.verify.describe import DescribeReport, QueryDescription, describe
 
@@ -147,9 +151,19 @@ def generate_command(
 ) -> int:
     """Write (or with *check*, compare) the stub; 1 when stale or not describable.
 
-    Without *out* the stub goes to standard output.
+    Without *out* the stub goes to standard output. With a ``.pyi`` *out*,
+    the module beside it is written (or compared) too when it is missing or
+    generated, and checked when hand-written (``companion_module``).
+
+    Raises:
+        ConfigError: *class_prefix* is missing or not a capitalised name, or
+            the module beside *out* holds code the stub would hide.
     """
+    class_prefix = require_class_prefix(class_prefix, where="pyproject.toml")
     target = Path(out) if out else None
+    module = None
+    if target is not None and target.suffix == ".pyi":
+        module = companion_module(target, class_prefix=class_prefix)
     try:
         with psycopg.connect(url, autocommit=True) as conn:
             text = generate_stub(
@@ -167,25 +181,38 @@ def generate_command(
             return 2
         sys.stdout.write(text)
         return 0
-    old = target.read_text(encoding="utf-8") if target.is_file() else ""
-    shown = shown_path(str(target))
+    files = [(target, text, f"{len(registry)} queries")]
+    if module is not None:
+        files.append((target.with_suffix(".py"), module, "the classes it types"))
     if check:
-        if old == text:
+        stale = [_stale(path, new) for path, new, _ in files]
+        if not any(stale):
+            shown = shown_path(str(target))
             sys.stdout.write(f"{shown}: up to date ({len(registry)} queries)\n")
             return 0
-        diff = difflib.unified_diff(
-            old.splitlines(keepends=True),
-            text.splitlines(keepends=True),
-            f"{shown} (checked in)",
-            f"{shown} (generated)",
-        )
-        sys.stdout.writelines(diff)
-        sys.stdout.write(
-            f"{shown} is stale: regenerate it with 'yeko-sql generate'"
-            " (see docs/stubs.md) and commit it\n"
-        )
         return 1
-    if old != text:
-        target.write_text(text, encoding="utf-8")
-    sys.stdout.write(f"wrote {shown} ({len(registry)} queries)\n")
+    for path, new, what in files:
+        if not path.is_file() or path.read_text(encoding="utf-8") != new:
+            path.write_text(new, encoding="utf-8")
+        sys.stdout.write(f"wrote {shown_path(str(path))} ({what})\n")
     return 0
+
+
+def _stale(path: Path, new: str) -> bool:
+    """Whether *path* differs from *new*; if so, print the diff and the fix."""
+    old = path.read_text(encoding="utf-8") if path.is_file() else ""
+    if old == new:
+        return False
+    shown = shown_path(str(path))
+    diff = difflib.unified_diff(
+        old.splitlines(keepends=True),
+        new.splitlines(keepends=True),
+        f"{shown} (checked in)",
+        f"{shown} (generated)",
+    )
+    sys.stdout.writelines(diff)
+    sys.stdout.write(
+        f"{shown} is stale: regenerate it with 'yeko-sql generate'"
+        " (see docs/stubs.md) and commit it\n"
+    )
+    return True

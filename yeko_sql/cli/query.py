@@ -29,6 +29,7 @@ from yeko_sql.cli.commands import check_command, describe_command, generate_comm
 from yeko_sql.ops.stats import collect_health, format_report
 from yeko_sql.query.loader import load_queries
 from yeko_sql.query.registry import Registry
+from yeko_sql.stubs.generate import require_class_prefix
 from yeko_sql.verify.plans import (
     explain_query,
     format_plan_table,
@@ -112,15 +113,22 @@ def describe(args: argparse.Namespace) -> int:
 
 
 def generate(args: argparse.Namespace) -> int:
-    """Write (or check) the typed stub of every query."""
+    """Write (or check) the typed stub of every query, and the module it types.
+
+    The classes are ``<prefix>Database`` and its twins: ``--class-prefix``,
+    else ``[tool.yeko-sql] class_prefix``, else an error naming the key.
+    """
     config = config_of(args)
     out = args.out or (None if args.paths else config.stub)
+    class_prefix = require_class_prefix(
+        args.class_prefix or config.class_prefix, where=config.where
+    )
     return generate_command(
         _load(args),
         url_of(args),
         out=out,
         check=args.check,
-        class_prefix=args.class_prefix or config.class_prefix,
+        class_prefix=class_prefix,
         tenant_column=config.tenant_column,
     )
 
@@ -245,12 +253,16 @@ COMMANDS = [
     Command(
         "generate",
         generate,
-        "write the typed stub ([tool.yeko-sql] stub)",
+        "write the typed stub ([tool.yeko-sql] stub) and the module it types",
         [
             PATHS,
             MODELS,
             URL,
-            opt("--out", help="the .pyi to write (default: [tool.yeko-sql] stub)"),
+            opt(
+                "--out",
+                help="the .pyi to write (default: [tool.yeko-sql] stub); the .py "
+                "beside it is written too unless it is the app's own",
+            ),
             opt(
                 "--class-prefix",
                 help="the stub declares <prefix>Database (default: [tool.yeko-sql] "

@@ -5,31 +5,52 @@ generator describes every query against a migrated database
 (``yeko_sql.verify.describe``), decides here each parameter's and result's Python
 type (with ``yeko_sql.stubs._types`` for ``None``; an enum, read from
 ``pg_enum``, is the ``Literal`` of its labels) and writes, through
-``yeko_sql.stubs._render``, a stub that declares ``YekoDatabase`` and
-``AsyncYekoDatabase`` (``yeko_sql.yeko.typed``) with one attribute per namespace.
-The bundled stub is checked in as ``yeko_sql/yeko/typed.pyi``; ``--check`` fails
-with a diff when it is stale. See docs/stubs.md.
+``yeko_sql.stubs._render``, a stub that declares the app's ``<prefix>Database``
+and its twins (``[tool.yeko-sql] class_prefix``) with one attribute per
+namespace, and ``for_school`` when the app declares a ``tenant_column``.
+
+A ``.pyi`` replaces, for type checkers, the whole module it sits beside, so
+that module must define the four facades and nothing else:
+``companion_module`` writes it for a new app and checks a hand-written one
+(Yeko's ``yeko_sql/yeko/typed.py``). See docs/stubs.md.
 """
 
 from __future__ import annotations
 
+import ast
 import re
-from collections.abc import Mapping, Sequence, Set
+from collections.abc import Iterator, Mapping, Sequence, Set
+from pathlib import Path
 from typing import Any
 
 import psycopg
 
+from yeko_sql.errors import ConfigError
 from yeko_sql.query.compiler import Query
 from yeko_sql.query.kinds import Kind
 from yeko_sql.query.registry import Registry
 from yeko_sql.query.sorting import SORT_PARAM
-from yeko_sql.stubs._render import JSON, Imports, MethodStub, new_imports, render_module
+from yeko_sql.stubs._render import (
+    JSON,
+    RUNTIME_HEADER,
+    Imports,
+    MethodStub,
+    facade_names,
+    new_imports,
+    render_module,
+    render_runtime,
+)
 from yeko_sql.stubs._types import NullKind, always_one_row, param_nulls
 from yeko_sql.verify._catalog import EnumLabels, enum_labels, load_catalog
 from yeko_sql.verify._tree import parse_query
 from yeko_sql.verify.describe import QueryDescription, describe_connection
 
-__all__ = ["generate_stub", "render_stub"]
+__all__ = [
+    "companion_module",
+    "generate_stub",
+    "render_stub",
+    "require_class_prefix",
+]
 
 _MODULES = {
     "Decimal": "decimal",
@@ -42,6 +63,33 @@ _MODULES = {
 _BUILTINS = frozenset({"bool", "bytes", "float", "int", "object", "str"})
 _SERVED_BY = re.compile(r"(^|\n)Served by .*", re.DOTALL)
 _PAGE_DEFAULTS = {"page": "1", "page_size": "20"}
+_CLASS_PREFIX = re.compile(r"[A-Z][A-Za-z0-9]*")
+
+
+def require_class_prefix(class_prefix: str | None, *, where: str) -> str:
+    """*class_prefix*, checked: the stub's classes are ``<prefix>Database``, ….
+
+    There is no default: another app's names (``YekoDatabase``) would be wrong
+    for this one.
+
+    Raises:
+        ConfigError: it is missing, or not a capitalised name; *where* says
+            which ``pyproject.toml`` should declare it.
+    """
+    if class_prefix is None:
+        raise ConfigError(
+            where,
+            "[tool.yeko-sql] declares no 'class_prefix', which names the stub's "
+            'classes; add class_prefix = "Blog" there (for BlogDatabase, '
+            "AsyncBlogDatabase, ...), or pass --class-prefix NAME",
+        )
+    if not _CLASS_PREFIX.fullmatch(class_prefix):
+        raise ConfigError(
+            where,
+            f"class prefix {class_prefix!r} must start with a capital letter and "
+            'hold only letters and digits; use a name like "Blog"',
+        )
+    return class_prefix
 
 
 def _python_type(text: str, imports: Imports, *, param: bool) -> str:
@@ -93,7 +141,7 @@ def _row_type(query: Query[object], imports: Imports) -> str:
     returns = query.returns
     if isinstance(returns, type):
         top, dot, rest = returns.__qualname__.partition(".")  # a nested class
-        return imports.use(returns.__module__, top) + dot + rest
+        return imports.use(returns.__module__, top, app=True) + dot + rest
     imports.module("msgspec")
     return "msgspec.Struct"  # a Struct derived from the columns at runtime
 
@@ -186,16 +234,20 @@ def render_stub(
     nulls: Mapping[str, dict[int, set[NullKind]]],
     one_row: Set[str],
     *,
+    class_prefix: str,
+    tenant_column: str | None = None,
     enums: EnumLabels | None = None,
 ) -> str:
     """The stub text for *registry*, from its descriptions and the parse trees.
 
     *nulls* and *one_row* are keyed by qualname (``param_nulls``,
-    ``always_one_row``); *enums* gives the ``Literal`` of enum types.
+    ``always_one_row``); *enums* gives the ``Literal`` of enum types. The
+    facades are ``<class_prefix>Database`` and its twins, with ``for_school``
+    when there is a *tenant_column*.
     """
     enums = enums or EnumLabels()
     by_name = {d.qualname: d for d in described}
-    imports = new_imports(list(registry.namespaces))
+    imports = new_imports(list(registry.namespaces), class_prefix=class_prefix)
     methods = {
         name: [
             _method(
@@ -210,7 +262,12 @@ def render_stub(
         ]
         for name, namespace in registry.namespaces.items()
     }
-    return render_module(methods, imports)
+    return render_module(
+        methods,
+        imports,
+        class_prefix=class_prefix,
+        tenant=tenant_column is not None,
+    )
 
 
 def generate_stub(
@@ -222,10 +279,15 @@ def generate_stub(
 ) -> str:
     """Describe *registry* on *conn* (autocommit) and return the stub text.
 
+    The stub declares ``<class_prefix>Database`` and its twins; ``for_school``
+    only when the app has a *tenant_column* (``[tool.yeko-sql]``'s keys).
+
     Raises:
+        ConfigError: *class_prefix* is missing or not a capitalised name.
         ValueError: the server refused to prepare a query (the message says
             where), or *conn* is not in autocommit mode.
     """
+    prefix = require_class_prefix(class_prefix, where="pyproject.toml")
     catalog = load_catalog(conn)
     report = describe_connection(registry, conn, catalog=catalog)
     if report.failed:
@@ -238,4 +300,102 @@ def generate_stub(
         if always_one_row(stmt):
             one_row.add(query.qualname)
     enums = enum_labels(conn)
-    return render_stub(registry, report.queries, nulls, one_row, enums=enums)
+    return render_stub(
+        registry,
+        report.queries,
+        nulls,
+        one_row,
+        class_prefix=prefix,
+        tenant_column=tenant_column,
+        enums=enums,
+    )
+
+
+def companion_module(stub: Path, *, class_prefix: str) -> str | None:
+    """What the module beside *stub* must hold: its text, or None to keep it.
+
+    The ``.pyi`` is all a type checker reads of that module, so the module may
+    define the four facades and nothing else. A missing or generated module
+    gets ``render_runtime``'s text (write it, or compare it under
+    ``--check``); a hand-written one is kept when it defines exactly the
+    facades, as Yeko's ``typed.py`` does (its queries default to the bundled
+    ones).
+
+    Raises:
+        ConfigError: the hand-written module defines a public name the stub
+            would hide, or lacks a facade the stub declares; the message says
+            where, and how to fix it.
+    """
+    module = stub.with_suffix(".py")
+    try:
+        text = module.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return render_runtime(class_prefix)
+    if text.startswith(RUNTIME_HEADER):
+        return render_runtime(class_prefix)
+    facades = facade_names(class_prefix)
+    defined: dict[str, int] = {}
+    for name, line in _public_names(ast.parse(text, str(module))):
+        defined.setdefault(name, line)
+    if hidden := {n: line for n, line in defined.items() if n not in facades}:
+        names = ", ".join(map(repr, hidden))
+        raise ConfigError(
+            f"{module}:{min(hidden.values())}",
+            f"defines {names}, which {stub.name} would hide from type checkers; "
+            "move them to a module of their own (the stub's module holds only "
+            f"{', '.join(facades)}), or point [tool.yeko-sql] stub at a new "
+            "module, such as queries.pyi, that yeko-sql generate writes",
+        )
+    if missing := [name for name in facades if name not in defined]:
+        raise ConfigError(
+            str(module),
+            f"defines no {', '.join(map(repr, missing))}, which {stub.name} "
+            f"declares; add {'them' if len(missing) > 1 else 'it'}, or delete the "
+            "module so that yeko-sql generate writes it",
+        )
+    return None
+
+
+def _public_names(tree: ast.Module) -> Iterator[tuple[str, int]]:
+    """The names a module offers importers, with their lines.
+
+    Definitions and assignments without a leading underscore (also under a
+    top-level ``if``/``try``/``with``), explicit re-exports (``import x as
+    x``) and the entries of ``__all__``; plain imports are private under
+    mypy's strict ``no_implicit_reexport``.
+    """
+    for node in _top_level(tree.body):
+        names: list[str] = []
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names = [node.name]
+        elif isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names = [
+                t.id
+                for target in targets
+                for t in ast.walk(target)
+                if isinstance(t, ast.Name)
+            ]
+            if "__all__" in names and isinstance(node.value, ast.List | ast.Tuple):
+                names += [
+                    e.value
+                    for e in node.value.elts
+                    if isinstance(e, ast.Constant) and isinstance(e.value, str)
+                ]
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names = [a.asname for a in node.names if a.asname == a.name.split(".")[-1]]
+        for name in names:
+            if not name.startswith("_"):
+                yield name, node.lineno
+
+
+def _top_level(body: Sequence[ast.stmt]) -> Iterator[ast.stmt]:
+    for node in body:
+        if isinstance(node, ast.If | ast.Try | ast.With):
+            yield from _top_level(node.body)
+            yield from _top_level(getattr(node, "orelse", []))
+            for handler in getattr(node, "handlers", []):
+                yield from _top_level(handler.body)
+            yield from _top_level(getattr(node, "finalbody", []))
+        else:
+            yield node
