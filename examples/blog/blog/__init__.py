@@ -1,0 +1,1 @@
+"""A small blog on yeko-sql: authors, posts, tags and threaded comments."""

@@ -1,0 +1,3 @@
+-- Drop authors.
+
+DROP TABLE authors;

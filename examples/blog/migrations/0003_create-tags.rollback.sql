@@ -1,0 +1,5 @@
+-- Drop post_tags and tags.
+
+DROP TABLE post_tags;
+
+DROP TABLE tags;

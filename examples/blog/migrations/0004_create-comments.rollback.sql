@@ -1,0 +1,3 @@
+-- Drop comments.
+
+DROP TABLE comments;
