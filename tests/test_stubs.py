@@ -20,7 +20,7 @@ from yeko_sql.runtime.database import Database, Transaction
 from yeko_sql.runtime.database_async import AsyncDatabase, AsyncTransaction
 from yeko_sql.runtime.pagination import Page
 from yeko_sql.settings import Settings
-from yeko_sql.stubs.generate import generate_stub
+from yeko_sql.stubs.generate import companion_module, generate_stub
 from yeko_sql.yeko.domain.schools import School
 from yeko_sql.yeko.resources import load_yeko_queries
 from yeko_sql.yeko.typed import (
@@ -114,6 +114,10 @@ def test_the_stub_types_every_method_that_returns_its_own_kind() -> None:
         stub_bases = [b.id for b in classes[name].bases if isinstance(b, ast.Name)]
         assert stub_bases == [base.__name__]
         assert issubclass(runtime, base)
+
+
+def test_yeko_s_typed_module_defines_nothing_its_stub_would_hide() -> None:
+    assert companion_module(BUNDLED_STUB, class_prefix="Yeko") is None
 
 
 def test_every_namespace_and_query_of_the_stub_exists_at_runtime() -> None:

@@ -7,6 +7,10 @@ exactly like one, except that its default registry is Yeko's bundled queries
 generated ``typed.pyi`` beside this module declares each namespace and query
 on it, with keyword parameters and the return type. Regenerate the stub with
 ``yeko-sql generate`` after changing a query; see docs/stubs.md.
+
+The stub is all a type checker reads of this module, so it defines the four
+classes and nothing else (``yeko-sql generate`` refuses to run otherwise); put
+anything more in another module.
 """
 
 from __future__ import annotations
