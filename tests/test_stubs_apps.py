@@ -334,6 +334,7 @@ def test_a_hand_written_module_missing_a_facade_is_refused(tmp_path: Path) -> No
     module = tmp_path / "db.py"
     module.write_text(
         "from yeko_sql.runtime.database import Database\n\n"
+        f"__all__ = {list(FACADES)!r}\n"  # listing a name does not define it
         "class BlogDatabase(Database): ...\n",
         encoding="utf-8",
     )
@@ -344,6 +345,9 @@ def test_a_hand_written_module_missing_a_facade_is_refused(tmp_path: Path) -> No
         "'BlogTransaction', which db.pyi declares; add them, or delete the "
         "module so that yeko-sql generate writes it"
     )
+    module.write_text("class BlogDatabase(\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"db\.py:1: not valid Python"):
+        companion_module(module.with_suffix(".pyi"), class_prefix="Blog")
 
 
 def test_generate_check_fails_on_a_missing_or_edited_module(

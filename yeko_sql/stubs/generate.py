@@ -333,11 +333,22 @@ def companion_module(stub: Path, *, class_prefix: str) -> str | None:
         return render_runtime(class_prefix)
     if text.startswith(RUNTIME_HEADER):
         return render_runtime(class_prefix)
+    try:
+        tree = ast.parse(text, str(module))
+    except SyntaxError as exc:
+        raise ConfigError(
+            f"{module}:{exc.lineno or 1}",
+            f"not valid Python ({exc.msg}); fix it, so that what it defines can "
+            f"be checked against {stub.name}",
+        ) from exc
     facades = facade_names(class_prefix)
-    defined: dict[str, int] = {}
-    for name, line in _public_names(ast.parse(text, str(module))):
-        defined.setdefault(name, line)
-    if hidden := {n: line for n, line in defined.items() if n not in facades}:
+    offered: dict[str, int] = {}
+    defined: set[str] = set()
+    for name, line, defines in _public_names(tree):
+        offered.setdefault(name, line)
+        if defines:
+            defined.add(name)
+    if hidden := {n: line for n, line in offered.items() if n not in facades}:
         names = ", ".join(map(repr, hidden))
         raise ConfigError(
             f"{module}:{min(hidden.values())}",
@@ -356,16 +367,17 @@ def companion_module(stub: Path, *, class_prefix: str) -> str | None:
     return None
 
 
-def _public_names(tree: ast.Module) -> Iterator[tuple[str, int]]:
-    """The names a module offers importers, with their lines.
+def _public_names(tree: ast.Module) -> Iterator[tuple[str, int, bool]]:
+    """The names a module offers importers: ``(name, line, defines)``.
 
     Definitions and assignments without a leading underscore (also under a
     top-level ``if``/``try``/``with``), explicit re-exports (``import x as
-    x``) and the entries of ``__all__``; plain imports are private under
-    mypy's strict ``no_implicit_reexport``.
+    x``) and the entries of ``__all__``, for which *defines* is False; plain
+    imports are private under mypy's strict ``no_implicit_reexport``.
     """
     for node in _top_level(tree.body):
         names: list[str] = []
+        listed: list[str] = []
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             names = [node.name]
         elif isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
@@ -377,16 +389,16 @@ def _public_names(tree: ast.Module) -> Iterator[tuple[str, int]]:
                 if isinstance(t, ast.Name)
             ]
             if "__all__" in names and isinstance(node.value, ast.List | ast.Tuple):
-                names += [
+                listed = [
                     e.value
                     for e in node.value.elts
                     if isinstance(e, ast.Constant) and isinstance(e.value, str)
                 ]
         elif isinstance(node, ast.Import | ast.ImportFrom):
             names = [a.asname for a in node.names if a.asname == a.name.split(".")[-1]]
-        for name in names:
+        for name, defines in [(n, True) for n in names] + [(n, False) for n in listed]:
             if not name.startswith("_"):
-                yield name, node.lineno
+                yield name, node.lineno, defines
 
 
 def _top_level(body: Sequence[ast.stmt]) -> Iterator[ast.stmt]:
