@@ -31,8 +31,9 @@ lint: install ## ruff, mypy --strict, and squawk over the migrations
 	bash .ci/squawk
 	bash .ci/stubs-check
 
-test: install postgres pgbouncer lint ## lint, type-check, then the whole suite on a real PostgreSQL
+test: install postgres pgbouncer lint ## lint, type-check, the whole suite on a real PostgreSQL, then examples/blog from a fresh wheel
 	$(BIN)/pytest --query-coverage
+	bash .ci/example-check
 
 stress: install postgres ## the load and fault tests for 5 minutes (make test runs them for 30 s)
 	YEKO_STRESS_SECONDS=$${YEKO_STRESS_SECONDS:-300} $(BIN)/pytest -m stress -s
