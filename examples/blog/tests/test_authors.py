@@ -1,7 +1,7 @@
 from yeko_sql.bulk import copy_structs
 
-from blog.db import BlogDatabase
 from blog.models import AuthorData
+from blog.queries import BlogDatabase
 
 
 def test_a_new_author_is_found_by_handle(yeko_db: BlogDatabase) -> None:

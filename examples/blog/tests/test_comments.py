@@ -1,4 +1,4 @@
-from blog.db import BlogDatabase
+from blog.queries import BlogDatabase
 
 
 def test_replies_point_at_the_comment_they_answer(yeko_db: BlogDatabase) -> None:

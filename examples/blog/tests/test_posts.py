@@ -1,7 +1,7 @@
 import asyncio
 
-from blog.db import AsyncBlogDatabase, BlogDatabase
 from blog.models import Post
+from blog.queries import AsyncBlogDatabase, BlogDatabase
 
 
 def _post(db: BlogDatabase, slug: str, author_id: int) -> Post:

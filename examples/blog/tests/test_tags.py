@@ -1,4 +1,4 @@
-from blog.db import BlogDatabase
+from blog.queries import BlogDatabase
 
 
 def test_tagged_posts_are_the_published_ones(yeko_db: BlogDatabase) -> None:
