@@ -1,4 +1,8 @@
-"""The wheel carries sql/ and migrations/, so an install needs no checkout."""
+"""The wheel carries Yeko's sql/ and migrations/, so an install needs no checkout.
+
+Outside a project that declares ``[tool.yeko-sql]``, the installed command
+uses nobody's files by default: it says which key is missing.
+"""
 
 import subprocess
 import sys
@@ -38,14 +42,39 @@ def test_an_installed_wheel_finds_its_migrations_and_queries(tmp_path: Path) -> 
     )
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    listed = subprocess.run(
+    unconfigured = subprocess.run(
         [str(venv / "bin" / "yeko-sql"), "migrate", "list"],
+        cwd=elsewhere,
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    assert unconfigured.returncode == 2
+    assert unconfigured.stdout == ""
+    assert "[tool.yeko-sql] declares no 'migrations'" in unconfigured.stderr
+
+    bundled = subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            "from yeko_sql.yeko.resources import migrations_dir;"
+            "print(migrations_dir())",
+        ],
+        cwd=elsewhere,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    assert bundled.startswith(str(venv))
+    listed = subprocess.run(
+        [str(venv / "bin" / "yeko-sql"), "migrate", "list", "--source", bundled],
         cwd=elsewhere,
         check=True,
         capture_output=True,
         text=True,
     ).stdout.splitlines()
-    expected = [migration_id for migration_id, _ in list_migrations()]
+    yeko = PROJECT / "migrations"
+    expected = [migration_id for migration_id, _ in list_migrations(source=yeko)]
     assert [line.split()[0] for line in listed] == expected
 
     probe = (
@@ -64,7 +93,10 @@ def test_an_installed_wheel_finds_its_migrations_and_queries(tmp_path: Path) -> 
     assert out[1] == repr(sorted(p.name for p in (PROJECT / "sql").glob("*.sql")))
 
     as_module = subprocess.run(
-        [str(venv / "bin" / "python"), "-m", "yeko_sql", "migrate", "list"],
+        [
+            str(venv / "bin" / "python"),
+            *("-m", "yeko_sql", "migrate", "list", "--source", bundled),
+        ],
         cwd=elsewhere,
         check=True,
         capture_output=True,
