@@ -79,8 +79,12 @@ def test_bloat_over_twenty_percent_is_flagged_with_its_action_and_fails_strict(
     # The 20,000-row INSERT and the scans above are this test's own doing: on a
     # busy machine the INSERT alone can pass the 100 ms p95 guardrail, and the
     # DELETE's sequential scan is churn's only scan. Forget them; bloat stays.
-    pg.execute("SELECT pg_stat_statements_reset()")
-    pg.execute("SELECT pg_stat_reset()")
+    # Only this database's statements: query coverage reads the others'.
+    pg.execute(
+        "SELECT pg_stat_statements_reset(0, (SELECT oid FROM pg_database"
+        " WHERE datname = current_database()), 0)"
+    )
+    pg.execute("SELECT pg_stat_reset()")  # this database's counters only
     report = collect_health(database_url, lock_samples=1, lock_interval=0.0)
     assert not [b for b in report.bloat if b.relation == "churn" and b.action]
     assert main(["stats", "--database-url", database_url, "--strict"]) == 0
