@@ -184,3 +184,21 @@ def test_an_app_migrates_its_own_folder_and_gets_its_own_database(
     assert "notes" in tables
     assert "schools" not in tables  # nothing of Yeko's
     assert not {r for r in roles if r.startswith("yeko_")}
+
+
+def test_the_rehash_hint_of_an_edited_migration_works_on_the_apps_folder(
+    notes_app: Path, own_server: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["server", "start"]) == 0
+    assert main(["migrate", "apply"]) == 0
+    migration = notes_app / "migrations" / "0001_create-notes.sql"
+    migration.write_text(NOTES_MIGRATION.replace("-- Create", "-- Create (reworded)"))
+    capsys.readouterr()
+    assert main(["migrate", "apply"]) == 2
+    line = _one_line(capsys.readouterr().err)
+    assert "'0001_create-notes'" in line
+    assert "yeko-sql migrate rehash" in line
+    assert main(["migrate", "rehash"]) == 0
+    assert "changed: 1\n  0001_create-notes" in capsys.readouterr().out
+    assert main(["migrate", "apply"]) == 0
+    assert main(["migrate", "status"]) == 0
