@@ -152,7 +152,11 @@ def _param_value(text: str) -> object:
 
 
 def explain(args: argparse.Namespace) -> int:
-    """Print one query's plan under EXPLAIN ANALYZE, judged."""
+    """Print one query's plan under EXPLAIN ANALYZE, judged.
+
+    ``--generic`` judges the prepared statement's generic plan too and prints
+    its shape after the custom one.
+    """
     registry = _load(args)
     try:
         query = registry[args.query]
@@ -168,17 +172,26 @@ def explain(args: argparse.Namespace) -> int:
             else sample_params(conn, registry, query)
         )
         params |= {key: _param_value(value) for key, value in given.items()}
-        report = explain_query(conn, query, params, runs=args.runs)
+        report = explain_query(
+            conn, query, params, runs=args.runs, generic=args.generic
+        )
     print(format_plan_table([report]), end="")
     print()
     print(report.shape, end="")
+    if report.generic is not None:
+        print()
+        print("generic plan:")
+        print(report.generic.shape, end="")
     return 0 if report.ok else 1
 
 
 def guardrails(args: argparse.Namespace) -> int:
-    """Judge every budgeted query's plan; optionally store or check shapes."""
+    """Judge every budgeted query's custom and generic plans; store or check shapes.
+
+    The stored shapes are the custom plans'.
+    """
     registry = _load(args)
-    reports = guard_queries(url_of(args), registry, runs=args.runs)
+    reports = guard_queries(url_of(args), registry, runs=args.runs, generic=True)
     print(format_plan_table(reports), end="")
     plans_dir = _plans_dir(args)
     failed = [r for r in reports if not r.ok]
@@ -292,12 +305,18 @@ COMMANDS = [
                 default=[],
                 help="key=value (JSON values parse: 3, [1,2], null)",
             ),
+            opt(
+                "--generic",
+                action="store_true",
+                help="judge the prepared statement's generic plan too "
+                "(plan_cache_mode = force_generic_plan)",
+            ),
         ],
     ),
     Command(
         "guardrails",
         guardrails,
-        "every budgeted query's plan, judged",
+        "every budgeted query's plan, custom and generic, judged",
         [
             PATHS,
             MODELS,

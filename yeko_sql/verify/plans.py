@@ -8,6 +8,14 @@ representative parameters and must:
 - keep its median execution time under the budget;
 - use an index-only scan when its header says ``-- explain: index-only``.
 
+A query with parameters is judged twice: once as sent unprepared (a *custom*
+plan, built for the sample values) and once as a prepared statement's *generic*
+plan (``SET LOCAL plan_cache_mode = force_generic_plan``, ``PREPARE``,
+``EXPLAIN EXECUTE``), built for any value. The runtime prepares named queries,
+and after five executions PostgreSQL may keep the generic plan for good; a
+skewed column can make that plan a sequential scan where the custom one used an
+index. Both plans meet the same guardrails, by the same headers.
+
 Representative parameters come from the ``samples`` namespace: a ``:scalar``
 query ``sample_<namespace>_<param>`` or ``sample_<param>`` picks a value from
 the seeded data (the busiest school, a student with payments, …). The plan's
@@ -25,7 +33,7 @@ from typing import Any
 
 import msgspec
 import psycopg
-from psycopg import RawCursor
+from psycopg import RawCursor, sql
 from psycopg.rows import tuple_row
 
 from yeko_sql.errors import YekoSqlError
@@ -36,6 +44,7 @@ from yeko_sql.query.registry import Registry
 __all__ = [
     "BIG_TABLE_ROWS",
     "PlanReport",
+    "PlanVerdict",
     "explain_query",
     "format_plan_table",
     "guard_queries",
@@ -49,10 +58,30 @@ BIG_TABLE_ROWS = 10_000
 SAMPLES = "samples"
 """The namespace of the queries that pick representative parameters."""
 _PAGE_DEFAULTS = {"page": 1, "page_size": 20}
+_GENERIC_STATEMENT = "yeko_sql_generic_plan"
+"""The name the generic plan's ``PREPARE`` uses; deallocated after each query."""
+
+
+class PlanVerdict(msgspec.Struct, frozen=True, kw_only=True):
+    """One plan of a query (here, the generic one), measured and judged."""
+
+    summary: str
+    buffers_hit: int
+    buffers_read: int
+    median_ms: float
+    p95_ms: float
+    problems: list[str]
+    shape: str
 
 
 class PlanReport(msgspec.Struct, frozen=True, kw_only=True):
-    """One budgeted query, explained: what ``make guardrails`` prints a row of."""
+    """One budgeted query, explained: what ``make guardrails`` prints a row of.
+
+    The flat fields are the custom plan's (the sample values sent unprepared;
+    ``shape`` is what ``sql/plans/`` stores). ``generic`` is the prepared
+    statement's generic plan, or None when it was not asked for or the query
+    has no parameters (then the two plans are one).
+    """
 
     query: str
     summary: str
@@ -63,11 +92,18 @@ class PlanReport(msgspec.Struct, frozen=True, kw_only=True):
     budget_ms: float | None
     problems: list[str]
     shape: str
+    generic: PlanVerdict | None = None
+
+    @property
+    def all_problems(self) -> list[str]:
+        """The custom plan's problems, then the generic plan's, marked as such."""
+        generic = self.generic.problems if self.generic else []
+        return self.problems + [f"generic plan: {p}" for p in generic]
 
     @property
     def ok(self) -> bool:
-        """Whether the plan met every guardrail."""
-        return not self.problems
+        """Whether both plans met every guardrail."""
+        return not self.all_problems
 
 
 def _allowances(query: Query[Any]) -> tuple[set[str], bool]:
@@ -165,33 +201,40 @@ def sample_params(
     return values
 
 
-def explain_query(
+def _measure(
     conn: psycopg.Connection[Any],
-    query: Query[Any],
-    params: Mapping[str, object],
+    statement: str,
+    args: list[object] | None,
     *,
-    runs: int = 5,
-) -> PlanReport:
-    """Run *query* under ``EXPLAIN (ANALYZE, BUFFERS)`` *runs* times and judge its plan.
+    runs: int,
+    setup: str | None = None,
+) -> tuple[Mapping[str, Any], list[float]]:
+    """Run an ``EXPLAIN (ANALYZE …)`` *runs* times, each in a rolled-back transaction.
 
-    Data-modifying queries run inside a transaction that is rolled back.
+    Returns the last run's plan and every run's execution time.
     """
-    args = [params[name] for name in query.params]
-    sql = f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {query.compiled}"
     times: list[float] = []
     plan: Mapping[str, Any] = {}
-    hit = read = 0
+    cursor = RawCursor(conn, row_factory=tuple_row)
     for _ in range(max(runs, 1)):
         with conn.transaction(force_rollback=True):
-            row = RawCursor(conn, row_factory=tuple_row).execute(sql, args).fetchone()
+            if setup:
+                cursor.execute(setup)
+            row = cursor.execute(statement, args).fetchone()
         assert row is not None  # noqa: S101  (EXPLAIN always answers)
         document = row[0][0]
         plan = document["Plan"]
         times.append(float(document["Execution Time"]))
-        hit, read = (
-            int(plan.get("Shared Hit Blocks", 0)),
-            int(plan.get("Shared Read Blocks", 0)),
-        )
+    return plan, times
+
+
+def _judge(
+    conn: psycopg.Connection[Any],
+    query: Query[Any],
+    plan: Mapping[str, Any],
+    times: list[float],
+) -> PlanVerdict:
+    """Hold one plan against the guardrails of *query*'s headers."""
     allowed, index_only = _allowances(query)
     scanned = {
         n["Relation Name"] for _, n in _nodes(plan) if n["Node Type"] == "Seq Scan"
@@ -209,46 +252,141 @@ def explain_query(
         problems.append("no index-only scan, though the header asks for one")
     median = statistics.median(times)
     p95 = sorted(times)[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
-    budget = query.headers.get("budget")
-    budget_ms = parse_duration(budget).total_seconds() * 1000 if budget else None
+    budget_ms = _budget_ms(query)
     if budget_ms is not None and median > budget_ms:
         problems.append(
             f"median {median:.2f} ms is over its budget of {budget_ms:g} ms"
         )
-    return PlanReport(
-        query=query.qualname,
+    return PlanVerdict(
         summary=_summary(plan),
-        buffers_hit=hit,
-        buffers_read=read,
+        buffers_hit=int(plan.get("Shared Hit Blocks", 0)),
+        buffers_read=int(plan.get("Shared Read Blocks", 0)),
         median_ms=round(median, 3),
         p95_ms=round(p95, 3),
-        budget_ms=budget_ms,
         problems=problems,
         shape=plan_shape(plan),
     )
 
 
+def _budget_ms(query: Query[Any]) -> float | None:
+    budget = query.headers.get("budget")
+    return parse_duration(budget).total_seconds() * 1000 if budget else None
+
+
+def _explain_generic(
+    conn: psycopg.Connection[Any], query: Query[Any], args: list[object], *, runs: int
+) -> PlanVerdict:
+    """The generic plan: ``PREPARE``, then ``EXPLAIN EXECUTE`` forced generic.
+
+    ``EXECUTE`` takes its arguments as SQL expressions, not bound parameters,
+    so the sample values are written as literals; the statement's parameter
+    types come from the query, as when the runtime prepares it. A prepared
+    statement outlives a rollback, so it is deallocated here.
+    """
+    cursor = RawCursor(conn, row_factory=tuple_row)
+    name = sql.Identifier(_GENERIC_STATEMENT)
+    cursor.execute(
+        sql.SQL("PREPARE {} AS {}")
+        .format(name, sql.SQL(query.compiled))
+        .as_string(conn)
+    )
+    try:
+        execute = sql.SQL(
+            "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE {}({})"
+        ).format(name, sql.SQL(", ").join(sql.Literal(a) for a in args))
+        plan, times = _measure(
+            conn,
+            execute.as_string(conn),
+            None,
+            runs=runs,
+            setup="SET LOCAL plan_cache_mode = force_generic_plan",
+        )
+        return _judge(conn, query, plan, times)
+    finally:
+        cursor.execute(sql.SQL("DEALLOCATE {}").format(name).as_string(conn))
+
+
+def explain_query(
+    conn: psycopg.Connection[Any],
+    query: Query[Any],
+    params: Mapping[str, object],
+    *,
+    runs: int = 5,
+    generic: bool = False,
+) -> PlanReport:
+    """Run *query* under ``EXPLAIN (ANALYZE, BUFFERS)`` *runs* times and judge its plan.
+
+    With *generic*, a query with parameters is also prepared and its generic
+    plan judged the same way (``PlanReport.generic``). Data-modifying queries
+    run inside a transaction that is rolled back.
+    """
+    args = [params[name] for name in query.params]
+    statement = f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {query.compiled}"
+    plan, times = _measure(conn, statement, args, runs=runs)
+    custom = _judge(conn, query, plan, times)
+    return PlanReport(
+        query=query.qualname,
+        summary=custom.summary,
+        buffers_hit=custom.buffers_hit,
+        buffers_read=custom.buffers_read,
+        median_ms=custom.median_ms,
+        p95_ms=custom.p95_ms,
+        budget_ms=_budget_ms(query),
+        problems=custom.problems,
+        shape=custom.shape,
+        generic=(
+            _explain_generic(conn, query, args, runs=runs) if generic and args else None
+        ),
+    )
+
+
+def _generic_verdict(report: PlanReport) -> str:
+    """The table's ``generic`` cell: its verdict, its plan when not the custom one."""
+    generic = report.generic
+    if generic is None:
+        return "-"
+    plan = "same plan" if generic.shape == report.shape else generic.summary
+    timing = f"{plan}, median {generic.median_ms:.2f} ms"
+    if generic.problems:
+        return f"FAIL: {'; '.join(generic.problems)} ({timing})"
+    return f"ok ({timing})"
+
+
 def format_plan_table(reports: list[PlanReport]) -> str:
-    """The guardrails table: query, plan summary, buffers, median and p95, budget."""
+    """The guardrails table: query, plan summary, buffers, timings, budget, verdicts.
+
+    The first columns are the custom plan's; ``generic`` is the prepared
+    statement's generic plan (``-``: not judged, or no parameters).
+    """
     lines = [
         "| query | plan | buffers hit/read | median ms | p95 ms | budget ms | verdict"
-        " |",
-        "|---|---|---:|---:|---:|---:|---|",
+        " | generic |",
+        "|---|---|---:|---:|---:|---:|---|---|",
     ]
     for r in reports:
         budget = f"{r.budget_ms:g}" if r.budget_ms is not None else "-"
-        verdict = "ok" if r.ok else "FAIL: " + "; ".join(r.problems)
+        verdict = "FAIL: " + "; ".join(r.problems) if r.problems else "ok"
         lines.append(
             f"| {r.query} | {r.summary} | {r.buffers_hit}/{r.buffers_read} | "
-            f"{r.median_ms:.2f} | {r.p95_ms:.2f} | {budget} | {verdict} |"
+            f"{r.median_ms:.2f} | {r.p95_ms:.2f} | {budget} | {verdict} | "
+            f"{_generic_verdict(r)} |"
         )
     return "\n".join(lines) + "\n"
 
 
 def guard_queries(
-    url: str, registry: Registry, *, runs: int = 5, only_budgeted: bool = True
+    url: str,
+    registry: Registry,
+    *,
+    runs: int = 5,
+    only_budgeted: bool = True,
+    generic: bool = True,
 ) -> list[PlanReport]:
-    """Explain every budgeted query of *registry* on the database at *url*."""
+    """Explain every budgeted query of *registry* on the database at *url*.
+
+    With *generic* (the default), each query with parameters is judged on its
+    generic plan too.
+    """
     reports = []
     with psycopg.connect(url, autocommit=True) as conn:
         for query in registry:
@@ -257,7 +395,9 @@ def guard_queries(
             ):
                 continue
             params = sample_params(conn, registry, query)
-            reports.append(explain_query(conn, query, params, runs=runs))
+            reports.append(
+                explain_query(conn, query, params, runs=runs, generic=generic)
+            )
     return reports
 
 
