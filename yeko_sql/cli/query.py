@@ -210,7 +210,7 @@ def guardrails(args: argparse.Namespace) -> int:
 def plans(args: argparse.Namespace) -> int:
     """Store (``--write``) or compare every budgeted query's plan shape."""
     registry = _load(args)
-    reports = guard_queries(url_of(args), registry, runs=1)
+    reports = guard_queries(url_of(args), registry, runs=1, generic=False)
     plans_dir = _plans_dir(args)
     if args.write:
         print(f"wrote {write_plans(reports, plans_dir)} plan shapes to {plans_dir}")
