@@ -4,6 +4,9 @@
 and their ``NOT NULL``, unique keys (primary keys, unique constraints and unique
 indexes, with the predicate of a partial one), and, given the app's tenant
 column (``[tool.yeko-sql] tenant_column``), which tables are tenant-owned.
+Every function outside ``pg_catalog`` is listed too, with its schema,
+strictness and extension, so a built-in's name that a user function shadows,
+or an extension's function, is told apart from the name alone.
 ``type_names`` turns type OIDs and modifiers into
 ``format_type`` names in one more query; ``enum_labels`` reads the labels of
 every enum.
@@ -21,6 +24,7 @@ __all__ = [
     "Catalog",
     "Column",
     "EnumLabels",
+    "Function",
     "Table",
     "TypeName",
     "UniqueKey",
@@ -65,6 +69,17 @@ WHERE f.contype = 'f'
   AND a.attname = %s
   AND a.attnotnull
   AND f.conrelid = ANY(%s::int8[]::oid[])
+"""
+# Functions outside pg_catalog, with the extension that owns each, if one does.
+_FUNCTIONS = """
+SELECT p.proname, n.nspname, p.proisstrict, e.extname
+FROM pg_proc AS p
+JOIN pg_namespace AS n ON n.oid = p.pronamespace
+LEFT JOIN pg_depend AS d
+    ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+LEFT JOIN pg_extension AS e ON e.oid = d.refobjid
+WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+ORDER BY p.proname, n.nspname
 """
 _TYPES = """
 SELECT u.oid::int8, u.mod, format_type(u.oid, nullif(u.mod, -1)),
@@ -130,6 +145,20 @@ class Table:
 
 
 @dataclass(frozen=True, slots=True)
+class Function:
+    """A function outside ``pg_catalog``: its schema, ``proisstrict``, extension.
+
+    ``extension`` is the ``pg_extension.extname`` that owns it, or None for a
+    function the user created.
+    """
+
+    name: str
+    schema: str
+    strict: bool
+    extension: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class TypeName:
     """A type as ``format_type`` names it, with its element type when an array."""
 
@@ -155,7 +184,8 @@ class Catalog:
     """The user's tables by OID and by name, resolved along ``search_path``.
 
     ``tenant_column`` is the column that scopes tenant-owned rows (Yeko's
-    ``school_id``), or ``None`` when the app has no tenants.
+    ``school_id``), or ``None`` when the app has no tenants. ``functions`` are
+    the functions outside ``pg_catalog`` (all overloads of each name).
     """
 
     def __init__(
@@ -164,8 +194,12 @@ class Catalog:
         search_path: Iterable[str],
         *,
         tenant_column: str | None = None,
+        functions: Iterable[Function] = (),
     ) -> None:
         self.tables = {table.oid: table for table in tables}
+        self.functions: dict[str, list[Function]] = {}
+        for function in functions:
+            self.functions.setdefault(function.name, []).append(function)
         self.search_path = tuple(search_path)
         self.tenant_column = tenant_column
         self._by_name: dict[tuple[str, str], Table] = {
@@ -187,6 +221,15 @@ class Catalog:
         table = self.tables.get(table_oid)
         column = table.by_number.get(number) if table is not None else None
         return (table, column) if table is not None and column is not None else None
+
+    def user_functions(self, name: str, schema: str | None = None) -> list[Function]:
+        """The functions outside ``pg_catalog`` that a call of *name* may reach.
+
+        Unqualified, those in a schema of ``search_path``; qualified, those in
+        *schema*. An empty list means the call reaches ``pg_catalog`` only.
+        """
+        schemas = (schema,) if schema is not None else self.search_path
+        return [f for f in self.functions.get(name, ()) if f.schema in schemas]
 
 
 def load_catalog(
@@ -228,11 +271,16 @@ def load_catalog(
     if tenant_column is not None:
         for (relid,) in conn.execute(_TENANT_KEYS, [tenant_column, oids]):
             tables[relid].tenant_owned = True
+    functions = [
+        Function(name=name, schema=schema, strict=strict, extension=extension)
+        for name, schema, strict, extension in conn.execute(_FUNCTIONS)
+    ]
     row = conn.execute("SELECT current_schemas(false)").fetchone()
     return Catalog(
         tables.values(),
         row[0] if row else ["public"],
         tenant_column=tenant_column,
+        functions=functions,
     )
 
 

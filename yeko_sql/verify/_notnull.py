@@ -5,7 +5,13 @@ prove it (which is not a proof that the value can be NULL). The rules are
 listed in ``yeko_sql.verify.nullability``; only built-in functions and operators
 whose result is NULL just for NULL input are trusted, so a JSON ``->`` (NULL
 for a missing key) or a user-defined function never counts.
-"""
+
+Function calls follow the table in docs/describe.md ("Function calls"): a
+built-in's name counts only when no function of that name sits in a schema of
+``search_path`` (``Catalog.user_functions``), an extension's only when that
+extension owns every function the call may reach. ``STRICT``
+(``proisstrict``) says NULL in gives NULL out, never that values in give a
+value out, so a user function is never trusted, strict or not."""
 
 from __future__ import annotations
 
@@ -22,19 +28,58 @@ __all__ = ["Judge", "not_null_reason"]
 Judge = Callable[[Relation], bool]
 """Whether a FROM item is on the nullable side of an outer join."""
 
-_ALWAYS = frozenset(
+# The documented table (docs/describe.md, "Functions"). A name counts only when
+# the call reaches pg_catalog (no function of that name in a schema of
+# search_path), or, for _EXTENSION, the named extension's own function.
+_ALWAYS = frozenset(  # never NULL, whatever the arguments
     {"count", "row_number", "rank", "dense_rank", "percent_rank", "cume_dist"}
     | {"now", "statement_timestamp", "clock_timestamp", "transaction_timestamp"}
-    | {"gen_random_uuid", "random", "concat", "jsonb_build_object"}
-    | {"json_build_object", "jsonb_build_array", "json_build_array"}
+    | {"timeofday", "gen_random_uuid", "random", "pi", "concat", "quote_nullable"}
+    | {"jsonb_build_object", "json_build_object", "jsonb_build_array"}
+    | {"json_build_array"}
 )
-_STRICT = frozenset(
-    {"lower", "upper", "btrim", "ltrim", "rtrim", "length", "char_length", "left"}
-    | {"right", "translate", "replace", "encode", "uuid_send", "md5", "abs", "round"}
-    | {"floor", "ceil", "trunc", "date_trunc", "extract", "date_part", "starts_with"}
-    | {"to_char", "initcap", "lpad", "rpad", "cardinality", "to_jsonb", "age"}
-    | {"make_date", "to_json", "timezone", "concat_ws"}
+_FIRST = frozenset(  # never NULL when the first argument is NOT NULL
+    {"concat_ws", "format"}
 )
+_STRICT = frozenset(  # never NULL when every argument is NOT NULL
+    # math
+    {"abs", "round", "ceil", "ceiling", "floor", "trunc", "sqrt", "cbrt", "mod"}
+    | {"div", "power", "pow", "exp", "ln", "log", "log10", "sign", "degrees"}
+    | {"radians", "gcd", "lcm", "width_bucket"}
+    # strings
+    | {"lower", "upper", "initcap", "length", "char_length", "character_length"}
+    | {"octet_length", "bit_length", "btrim", "ltrim", "rtrim", "left", "right"}
+    | {"lpad", "rpad", "replace", "translate", "repeat", "reverse", "split_part"}
+    | {"strpos", "position", "substr", "overlay", "md5", "encode", "decode"}
+    | {"to_hex", "ascii", "chr", "quote_ident", "quote_literal", "starts_with"}
+    | {"regexp_replace"}
+    # date and time
+    | {"date_trunc", "date_bin", "age", "make_date", "make_time", "make_interval"}
+    | {"make_timestamp", "make_timestamptz", "timezone", "justify_days"}
+    | {"justify_hours", "justify_interval", "isfinite"}
+    # sequences, uuid, json, arrays
+    | {"nextval", "currval", "lastval", "setval", "uuid_send", "to_json"}
+    | {"to_jsonb", "cardinality"}
+)
+# Fields whose EXTRACT/date_part of an infinite value is +-Infinity, not NULL.
+_UNBOUNDED_FIELDS = frozenset(
+    {"epoch", "julian", "year", "isoyear", "decade", "century", "millennium"}
+)
+_EXTENSION = {  # name -> (extension, "always" or "strict", as above)
+    "uuid_generate_v1": ("uuid-ossp", "always"),
+    "uuid_generate_v1mc": ("uuid-ossp", "always"),
+    "uuid_generate_v4": ("uuid-ossp", "always"),
+    "uuid_nil": ("uuid-ossp", "always"),
+    "uuid_ns_dns": ("uuid-ossp", "always"),
+    "uuid_ns_url": ("uuid-ossp", "always"),
+    "uuid_ns_oid": ("uuid-ossp", "always"),
+    "uuid_ns_x500": ("uuid-ossp", "always"),
+    "uuid_generate_v3": ("uuid-ossp", "strict"),
+    "uuid_generate_v5": ("uuid-ossp", "strict"),
+    "similarity": ("pg_trgm", "strict"),
+    "word_similarity": ("pg_trgm", "strict"),
+    "strict_word_similarity": ("pg_trgm", "strict"),
+}
 _PER_GROUP = frozenset(
     {"min", "max", "sum", "avg", "array_agg", "string_agg", "bool_and", "bool_or"}
     | {"every", "jsonb_agg", "json_agg", "jsonb_object_agg", "json_object_agg"}
@@ -145,10 +190,17 @@ def _column(ctx: _Context, node: Any) -> str | None:
 
 
 def _function(ctx: _Context, call: Any) -> str | None:
-    name = str(call.funcname[-1].sval).lower() if call.funcname else ""
+    parts = [str(part.sval).lower() for part in call.funcname or ()]
+    name = parts[-1] if parts else ""
+    origin = _origin(ctx.scope, name, parts[-2] if len(parts) > 1 else None)
+    if origin != "pg_catalog":
+        return None if origin is None else _extension_call(ctx, call, name, origin)
     if name in _ALWAYS:
         return f"{name}() is never NULL"
-    if call.agg_filter is not None or not ctx.every(call.args or ()):
+    args = call.args or ()
+    if call.over is None and name in _FIRST and args and ctx.reason(args[0]):
+        return f"{name}() with a NOT NULL first argument is never NULL"
+    if call.agg_filter is not None or not ctx.every(args):
         return None
     reason = None
     if call.over is not None:
@@ -159,9 +211,52 @@ def _function(ctx: _Context, call: Any) -> str | None:
             )
     elif name in _PER_GROUP and ctx.scope.grouped:
         reason = f"{name}() of NOT NULL values, per GROUP BY group (never empty)"
-    elif name in _STRICT:
-        reason = f"{name}() of NOT NULL arguments"
+    elif name in _STRICT or name in _FIRST or _special(name, args):
+        reason = f"{name}() of NOT NULL arguments is never NULL (built-in)"
     return reason
+
+
+def _extension_call(ctx: _Context, call: Any, name: str, extension: str) -> str | None:
+    kind = _EXTENSION[name][1]
+    if call.over is not None or call.agg_filter is not None:
+        return None
+    if kind == "always":
+        return f"{name}() of extension {extension} is never NULL"
+    if ctx.every(call.args or ()):
+        return (
+            f"{name}() of extension {extension}, of NOT NULL arguments, is never NULL"
+        )
+    return None
+
+
+def _origin(scope: Scope, name: str, schema: str | None) -> str | None:
+    """Where a call of *name* goes: "pg_catalog", an extension's name, or None.
+
+    None when it may reach a function the user created (or one of several
+    extensions), which is never trusted.
+    """
+    found = scope.catalog.user_functions(name, schema)
+    if not found:
+        return "pg_catalog" if schema in (None, "pg_catalog") else None
+    owners = {function.extension for function in found}
+    owner = owners.pop() if len(owners) == 1 else None
+    expected = _EXTENSION.get(name, ("", ""))[0]
+    return owner if owner is not None and owner == expected else None
+
+
+def _special(name: str, args: Any) -> bool:
+    """EXTRACT of an unbounded field; substring by integer positions."""
+    if name in ("extract", "date_part") and args:
+        field = args[0].val if isinstance(args[0], ast.A_Const) else None
+        return isinstance(field, ast.String) and (
+            str(field.sval).lower() in _UNBOUNDED_FIELDS
+        )
+    if name == "substring":  # substring(text FROM pattern) is NULL for no match
+        return all(
+            isinstance(a, ast.A_Const) and isinstance(a.val, ast.Integer)
+            for a in args[1:]
+        )
+    return False
 
 
 def _operator(ctx: _Context, expr: Any) -> str | None:
