@@ -4,11 +4,15 @@ Each test builds its own table ``t`` in its own database: ``a``, ``n``, ``i`` an
 ``ts`` are NOT NULL, ``b``, ``m`` and ``d`` allow NULL.
 """
 
+import pglast
 import psycopg
 import pytest
 
 from tests.fix_sqlfiles import SqlDir
 from yeko_sql.query.loader import load_queries
+from yeko_sql.verify._catalog import load_catalog
+from yeko_sql.verify._notnull import null_reason
+from yeko_sql.verify._tree import target_arms
 from yeko_sql.verify.describe import ColumnInfo, describe_connection
 
 _TABLE = """
@@ -315,3 +319,35 @@ def test_a_similarity_that_no_extension_owns_is_nullable(
     assert nullable(sql_dir, db, select("similarity(a, 'x') AS score")) == {
         "score": True
     }
+
+
+def test_null_reason_names_the_function_and_the_rule(db: psycopg.Connection) -> None:
+    db.execute(
+        "CREATE FUNCTION twice(x text) RETURNS text LANGUAGE sql STRICT"
+        " AS $$SELECT x || x$$"
+    )
+    db.execute(
+        "CREATE FUNCTION twice_or_none(x text) RETURNS text LANGUAGE sql"
+        " AS $$SELECT x || x$$"
+    )
+    stmt = pglast.parse_sql(
+        select(
+            "twice(a)",
+            "twice_or_none(a)",
+            "lower(b)",
+            "format(b)",
+            "to_char(ts, 'YYYY')",
+            "b",
+        )
+    )[0].stmt
+    assert stmt is not None
+    catalog = load_catalog(db)
+    [(scope, exprs)] = target_arms(stmt, catalog)
+    assert [null_reason(e, scope) for e in exprs] == [
+        "twice() is a user function, STRICT: it may return NULL",
+        "twice_or_none() is a user function: it may return NULL",
+        "lower() of an argument that may be NULL",
+        "format() of a first argument that may be NULL",
+        "to_char() is not in the table of functions never NULL (docs/describe.md)",
+        None,
+    ]

@@ -23,7 +23,7 @@ from pglast.enums import A_Expr_Kind, SubLinkType
 
 from yeko_sql.verify._tree import Relation, Scope, column_ref, output_names, target_arms
 
-__all__ = ["Judge", "not_null_reason"]
+__all__ = ["Judge", "not_null_reason", "null_reason"]
 
 Judge = Callable[[Relation], bool]
 """Whether a FROM item is on the nullable side of an outer join."""
@@ -107,6 +107,40 @@ def not_null_reason(
     """Why *expr*, evaluated in *scope*, is never NULL; None when not proven."""
     rule = _RULES.get(type(expr))
     return rule(_Context(scope, judge, depth), expr) if rule is not None else None
+
+
+def null_reason(expr: object, scope: Scope) -> str | None:
+    """Why the function call *expr* may be NULL; None when it is not a call.
+
+    For a verdict of nullable (``not_null_reason`` gave None): names the
+    function and the rule that did not hold. A user function's ``STRICT``
+    (``proisstrict``) is said, since it makes a NULL argument give NULL.
+    """
+    if not isinstance(expr, ast.FuncCall):
+        return None
+    parts = [str(part.sval).lower() for part in expr.funcname or ()]
+    name = parts[-1] if parts else ""
+    schema = parts[-2] if len(parts) > 1 else None
+    origin = _origin(scope, name, schema)
+    if origin is None:
+        found = scope.catalog.user_functions(name, schema)
+        strict = bool(found) and all(function.strict for function in found)
+        kind = "a user function, STRICT" if strict else "a user function"
+        return f"{name}() is {kind}: it may return NULL"
+    if name in _PER_GROUP:
+        return f"{name}() is NULL over no rows, or when its values are NULL"
+    if name in _FIRST:
+        return f"{name}() of a first argument that may be NULL"
+    known = (
+        name in _STRICT
+        or _special(name, expr.args or ())
+        or (origin != "pg_catalog" and name in _EXTENSION)
+    )
+    return (
+        f"{name}() of an argument that may be NULL"
+        if known
+        else f"{name}() is not in the table of functions never NULL (docs/describe.md)"
+    )
 
 
 class _Context:
