@@ -8,7 +8,7 @@ whether that item sits on the nullable side of an outer join.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pglast
@@ -132,32 +132,33 @@ def targets(stmt: ast.Node) -> tuple[ast.Node, ...]:
 
 
 def target_arms(
-    stmt: ast.Node, catalog: Catalog, parent: Scope | None = None
+    stmt: ast.Node,
+    catalog: Catalog,
+    parent: Scope | None = None,
+    *,
+    views: Mapping[int, ast.Node] | None = None,
 ) -> list[tuple[Scope, list[object]]]:
     """(scope, target expressions) per arm of a set operation or VALUES rows.
 
-    A plain statement has one arm. A star in the targets ends the list there,
-    since the positions after it depend on the table.
+    A plain statement has one arm. A star (``*``, ``t.*``) is expanded to a
+    reference per column it produces (see ``Scope.expand``); a star whose
+    columns are not known (a function's, a ``JOIN … USING``'s, a table outside
+    the catalog) ends the list there, since the positions after it are unknown.
+    *views* (view OID -> parsed definition) lets a view be read through its
+    definition; without them a view is a table whose columns allow NULL.
     """
     if isinstance(stmt, ast.SelectStmt) and stmt.op != SetOperation.SETOP_NONE:
         return [
             arm
             for side in (stmt.larg, stmt.rarg)
             if side is not None
-            for arm in target_arms(side, catalog, parent)
+            for arm in target_arms(side, catalog, parent, views=views)
         ]
-    scope = Scope.of(stmt, catalog, parent)
+    scope = Scope.of(stmt, catalog, parent, views=views)
     if isinstance(stmt, ast.SelectStmt) and stmt.valuesLists:
         return [(scope, list(row)) for row in stmt.valuesLists]
-    exprs: list[object] = []
-    for target in targets(stmt):
-        value = getattr(target, "val", None)
-        if isinstance(value, ast.ColumnRef) and isinstance(
-            (value.fields or (None,))[-1], ast.A_Star
-        ):
-            break
-        exprs.append(value)
-    return [(scope, exprs)]
+    expanded, _ = scope.expand(stmt)
+    return [(scope, [expr for _, expr in expanded])]
 
 
 def output_locations(stmt: ast.Node) -> list[int | None]:
@@ -195,6 +196,8 @@ class Relation:
     columns: tuple[str, ...] = ()
     nullable: bool = False  # on the nullable side of an outer join, in the SQL
     node: ast.Node | None = None
+    view: Table | None = None  # a view read through its definition (``subquery``)
+    complete: bool = True  # False: a star in the subquery left ``columns`` short
 
     def has_column(self, name: str) -> bool:
         """Whether this item has a column *name*."""
@@ -215,11 +218,41 @@ class Scope:
     # With GROUPING SETS, ROLLUP or CUBE: the columns every grouping keeps;
     # any other grouped column is NULL in subtotal rows. None: no such sets.
     kept_in_all_sets: set[str] | None = None
+    # View OID -> its parsed definition: such a view is read like a subquery.
+    views: Mapping[int, ast.Node] = field(default_factory=dict)
+    depth: int = 0  # nested scopes built to name a subquery's columns
+    items: list[object] = field(default_factory=list)  # FROM items, in SQL order
 
     @classmethod
-    def of(cls, stmt: ast.Node, catalog: Catalog, parent: Scope | None = None) -> Scope:
-        """The scope of *stmt*'s own level (its FROM, or its target table)."""
-        scope = cls(catalog, parent=parent, ctes=dict(parent.ctes) if parent else {})
+    def of(
+        cls,
+        stmt: ast.Node,
+        catalog: Catalog,
+        parent: Scope | None = None,
+        *,
+        views: Mapping[int, ast.Node] | None = None,
+    ) -> Scope:
+        """The scope of *stmt*'s own level (its FROM, or its target table).
+
+        A view's definition sees only the catalog: neither the CTEs nor the
+        FROM items of the query that reads the view.
+        """
+        if views is None:
+            views = parent.views if parent is not None else {}
+        depth = parent.depth + 1 if parent is not None else 0
+        if parent is not None and any(stmt is v for v in views.values()):
+            parent = None
+        scope = cls(
+            catalog,
+            parent=parent,
+            ctes=dict(parent.ctes) if parent else {},
+            views=views,
+            depth=depth,
+        )
+        # A CTE's body (its first arm, when recursive) does not see the CTE.
+        for name, body in list(scope.ctes.items()):
+            if stmt is body or stmt is _leftmost(body):
+                del scope.ctes[name]
         groups = getattr(stmt, "groupClause", None) or ()
         scope.grouped = bool(groups)
         if any(isinstance(g, ast.GroupingSet) for g in groups):
@@ -231,8 +264,10 @@ class Scope:
         target = getattr(stmt, "relation", None)
         if isinstance(target, ast.RangeVar):
             scope.add(target, nullable=False)
+            scope.items.append(target)
         for item in from_items(stmt):
             scope.add(item, nullable=False)
+            scope.items.append(item)
         return scope
 
     def add(self, item: object, *, nullable: bool) -> None:
@@ -244,23 +279,116 @@ class Scope:
         elif isinstance(item, ast.RangeVar) and item.relname:
             alias = _alias(item, item.relname)
             cte = self.ctes.get(item.relname) if not item.schemaname else None
+            table = (
+                self.catalog.find(item.relname, item.schemaname)
+                if cte is None
+                else None
+            )
+            definition = self.views.get(table.oid) if table is not None else None
             if cte is not None:
-                relation = Relation(alias, subquery=cte, columns=_names(cte, item))
+                columns, complete = self._names(cte, item)
+                relation = Relation(
+                    alias, subquery=cte, columns=columns, complete=complete
+                )
+            elif table is not None and definition is not None:
+                ordered = sorted(table.by_number.items())
+                relation = Relation(
+                    alias,
+                    subquery=definition,
+                    columns=tuple(column.name for _, column in ordered),
+                    view=table,
+                )
             else:
-                table = self.catalog.find(item.relname, item.schemaname)
                 relation = Relation(alias, table=table)
             relation.nullable, relation.node = nullable, item
             self.relations.append(relation)
         elif isinstance(item, ast.RangeSubselect) and item.subquery is not None:
             alias = _alias(item, "?subquery?")
-            columns = _names(item.subquery, item)
+            columns, complete = self._names(item.subquery, item)
             self.relations.append(
-                Relation(alias, None, item.subquery, columns, nullable, item)
+                Relation(
+                    alias,
+                    None,
+                    item.subquery,
+                    columns,
+                    nullable,
+                    item,
+                    complete=complete,
+                )
             )
         elif isinstance(item, ast.RangeFunction):
             alias = _alias(item, _function_name(item))
             columns = _alias_columns(item) or (alias,)
             self.relations.append(Relation(alias, None, None, columns, nullable, item))
+
+    def _names(
+        self, query: ast.Node, item: ast.RangeVar | ast.RangeSubselect
+    ) -> tuple[tuple[str, ...], bool]:
+        """The column names a subquery or CTE gives, and whether all are known."""
+        own = _alias_columns(item) if isinstance(item, ast.RangeSubselect) else ()
+        first = _leftmost(query)
+        if not _has_star(first) or self.depth >= _MAX_DEPTH:
+            names, complete = output_names(query), not _has_star(first)
+        else:
+            expanded, complete = Scope.of(first, self.catalog, self).expand(first)
+            names = [name for name, _ in expanded]
+        return tuple(own) + tuple(names[len(own) :]), complete
+
+    def expand(self, stmt: ast.Node) -> tuple[list[tuple[str, object]], bool]:
+        """(name, expression) per result column of *stmt*, this scope's level.
+
+        Each star becomes a column reference per column it produces, as if
+        written out: ``*`` the columns of every FROM item in order, ``t.*``
+        those of ``t`` (a table's from the catalog, a view's too, a CTE's or
+        subquery's from its own select list). The list stops at a star whose
+        columns are not known, and the flag says so.
+        """
+        expanded: list[tuple[str, object]] = []
+        names = output_names(stmt)
+        for index, target in enumerate(targets(stmt)):
+            value = getattr(target, "val", None)
+            if not (
+                isinstance(value, ast.ColumnRef)
+                and isinstance((value.fields or (None,))[-1], ast.A_Star)
+            ):
+                expanded.append((names[index] if index < len(names) else "", value))
+                continue
+            columns = self._star(value)
+            if columns is None:
+                return expanded, False
+            expanded.extend(columns)
+        return expanded, True
+
+    def _star(self, star: ast.ColumnRef) -> list[tuple[str, object]] | None:
+        fields = star.fields or ()
+        if len(fields) == 1:
+            found: list[tuple[str, object]] = []
+            for item in self.items:
+                columns = self._item_columns(item)
+                if columns is None:
+                    return None
+                found.extend(columns)
+            return found
+        qualifier = getattr(fields[-2], "sval", None)
+        scope: Scope | None = self
+        while scope is not None:
+            matches = [r for r in scope.relations if r.alias == qualifier]
+            if matches:
+                return _relation_columns(matches[0]) if len(matches) == 1 else None
+            scope = scope.parent
+        return None
+
+    def _item_columns(self, item: object) -> list[tuple[str, object]] | None:
+        if isinstance(item, ast.JoinExpr):
+            if item.usingClause or item.isNatural:
+                return None  # merged columns come first: not followed
+            left = self._item_columns(item.larg)
+            right = self._item_columns(item.rarg)
+            return left + right if left is not None and right is not None else None
+        for relation in self.relations:
+            if relation.node is item:
+                return _relation_columns(relation)
+        return None
 
     def subtotal_null(self, expr: object) -> bool:
         """Whether *expr* is a column that GROUPING SETS leave NULL in some rows."""
@@ -279,6 +407,59 @@ class Scope:
         if not found and self.parent is not None:
             return self.parent.resolve(qualifier, column)
         return None
+
+
+_MAX_DEPTH = 8  # nested subqueries and CTEs followed to name a star's columns
+
+
+def _leftmost(stmt: ast.Node) -> ast.Node:
+    """The first arm of a set operation (the statement itself otherwise)."""
+    while (
+        isinstance(stmt, ast.SelectStmt)
+        and stmt.op != SetOperation.SETOP_NONE
+        and stmt.larg is not None
+    ):
+        stmt = stmt.larg
+    return stmt
+
+
+def _has_star(stmt: ast.Node) -> bool:
+    return any(
+        isinstance(value, ast.ColumnRef)
+        and isinstance((value.fields or (None,))[-1], ast.A_Star)
+        for value in (getattr(t, "val", None) for t in targets(stmt))
+    )
+
+
+def _relation_columns(relation: Relation) -> list[tuple[str, object]] | None:
+    """(name, reference) per column of a FROM item, in order; None if unknown."""
+    alias = relation.alias
+    if relation.table is not None:
+        ordered = [c.name for _, c in sorted(relation.table.by_number.items())]
+        own = _range_var_columns(relation.node)
+        names = list(own) + ordered[len(own) :]
+        return [(n, _ref(alias, c)) for n, c in zip(names, ordered, strict=True)]
+    if relation.subquery is None or not relation.complete or not relation.columns:
+        return None
+    seen: set[str] = set()
+    columns: list[tuple[str, object]] = []
+    for name in relation.columns:
+        # A repeated name cannot be told apart by reference: judged nullable.
+        expr = ast.A_Const(isnull=True) if name in seen else _ref(alias, name)
+        seen.add(name)
+        columns.append((name, expr))
+    return columns
+
+
+def _range_var_columns(node: object) -> tuple[str, ...]:
+    alias = getattr(node, "alias", None)
+    if alias is None or not alias.colnames:
+        return ()
+    return tuple(str(c.sval) for c in alias.colnames)
+
+
+def _ref(qualifier: str, column: str) -> ast.ColumnRef:
+    return ast.ColumnRef(fields=(ast.String(sval=qualifier), ast.String(sval=column)))
 
 
 _NULLS_LEFT = (JoinType.JOIN_RIGHT, JoinType.JOIN_FULL)
@@ -354,7 +535,8 @@ def table_privileges(stmt: ast.Node, catalog: Catalog) -> list[tuple[Table, str]
     for level, scope in levels(stmt, catalog):
         target = getattr(level, "relation", None)
         for relation in scope.relations:
-            if relation.table is None:
+            table = relation.table or relation.view
+            if table is None:
                 continue
             wanted = (
                 _target_privileges(level, relation)
@@ -362,7 +544,7 @@ def table_privileges(stmt: ast.Node, catalog: Catalog) -> list[tuple[Table, str]
                 else ["SELECT"]
             )
             for privilege in wanted:
-                needed.setdefault((relation.table.oid, privilege), relation.table)
+                needed.setdefault((table.oid, privilege), table)
     return [(table, privilege) for (_, privilege), table in needed.items()]
 
 
@@ -423,12 +605,6 @@ def _alias_columns(item: ast.RangeSubselect | ast.RangeFunction) -> tuple[str, .
     if alias is None or not alias.colnames:
         return ()
     return tuple(str(c.sval) for c in alias.colnames)
-
-
-def _names(query: ast.Node, item: ast.RangeVar | ast.RangeSubselect) -> tuple[str, ...]:
-    own = _alias_columns(item) if isinstance(item, ast.RangeSubselect) else ()
-    names = output_names(query)
-    return tuple(own) + tuple(names[len(own) :])
 
 
 def _function_name(item: ast.RangeFunction) -> str:

@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 import msgspec
 import psycopg
+from pglast import ast
 from psycopg import pq, sql
 from psycopg.pq.abc import PGresult
 
@@ -25,7 +26,12 @@ from yeko_sql.query.compiler import Query
 from yeko_sql.runtime.types import column_python_type
 from yeko_sql.verify._catalog import Catalog, TypeName, load_catalog, type_names
 from yeko_sql.verify._tree import output_locations, parse_query, source_line
-from yeko_sql.verify.nullability import explain_generic, infer_columns, infer_params
+from yeko_sql.verify.nullability import (
+    explain_generic,
+    infer_columns,
+    infer_params,
+    view_definitions,
+)
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -154,10 +160,11 @@ def describe_connection(
     wanted = {(oid, -1) for r in raw for oid in r.param_oids}
     wanted |= {(f[1], f[2]) for r in raw for f in r.fields}
     names = type_names(conn, wanted)
+    views = view_definitions(conn, catalog)
     version = conn.info.parameter_status("server_version") or ""
     return DescribeReport(
         server_version=version,
-        queries=tuple(_build(r, catalog, names) for r in raw),
+        queries=tuple(_build(r, catalog, names, views) for r in raw),
     )
 
 
@@ -234,7 +241,10 @@ def _type(names: Mapping[tuple[int, int], TypeName], oid: int, mod: int) -> Type
 
 
 def _build(
-    raw: _Raw, catalog: Catalog, names: Mapping[tuple[int, int], TypeName]
+    raw: _Raw,
+    catalog: Catalog,
+    names: Mapping[tuple[int, int], TypeName],
+    views: Mapping[int, ast.Node],
 ) -> QueryDescription:
     query = raw.query
     base = QueryDescription(
@@ -273,6 +283,7 @@ def _build(
         names=[f[0] for f in raw.fields],
         catalog=catalog,
         plan=raw.plan,
+        views=views,
     )
     locations = output_locations(stmt) if stmt is not None else []
     columns = []

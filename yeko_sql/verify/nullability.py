@@ -14,12 +14,22 @@ PostgreSQL says which table column a result column comes from
 3. Under ``GROUPING SETS``/``ROLLUP``/``CUBE``, a grouped column that is not a
    plain ``GROUP BY`` item is NULL in subtotal rows.
 4. A column that traces to a table column is NOT NULL exactly when that
-   column is ``NOT NULL`` (``pg_attribute.attnotnull``).
+   column is ``NOT NULL`` (``pg_attribute.attnotnull``). A column that traces
+   to a view's (or materialized view's) column is judged by the expression
+   the view's definition (``pg_get_viewdef``, see ``view_definitions``) gives
+   it, like a subquery's, through views over views up to a depth limit.
 5. Any other expression is NOT NULL only when ``yeko_sql.verify._notnull`` proves it
    from the parse tree (constants, ``count``, ``EXISTS``, ``coalesce`` with a
    NOT NULL argument, built-in operators over NOT NULL operands, …; the full
    list is in docs/check.md). Everything else is nullable: a parameter, a
    scalar subquery, a function we do not know, ``->`` on JSON.
+
+A star (``*``, ``t.*``) is judged column by column as if written out: the
+columns of a table or view from the catalog, those of a CTE or subquery from
+its own select list (``yeko_sql.verify._tree.Scope.expand``). A star whose
+columns are not known (a function's, a ``JOIN … USING``'s) ends the analysis
+of the select list there; the columns after it rest on the header, the plan
+and the table column PostgreSQL names.
 
 Limits: a column read through a CTE or an unflattened subquery that holds its
 own outer join is judged by its table column (rule 3), so the header must
@@ -33,6 +43,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import pglast
 import psycopg
 from pglast import ast
 from psycopg import sql
@@ -55,6 +66,7 @@ __all__ = [
     "explain_generic",
     "infer_columns",
     "infer_params",
+    "view_definitions",
 ]
 
 
@@ -159,6 +171,35 @@ class OuterJoins:
         return relation.alias in self.aliases
 
 
+_VIEWS = """
+SELECT c.oid::int8, pg_get_viewdef(c.oid)
+FROM pg_class AS c
+WHERE c.relkind IN ('v', 'm')
+  AND c.oid = ANY(%s::int8[]::oid[])
+"""
+
+
+def view_definitions(
+    conn: psycopg.Connection[Any], catalog: Catalog
+) -> dict[int, ast.Node]:
+    """The parsed definition of each view and materialized view of *catalog*.
+
+    ``pg_get_viewdef`` prints the stored query with names qualified as the
+    connection's ``search_path`` needs, the path the catalog resolves along.
+    A definition pglast cannot parse is left out (the view is then a table
+    whose columns allow NULL).
+    """
+    found: dict[int, ast.Node] = {}
+    for oid, text in conn.execute(_VIEWS, [list(catalog.tables)]):
+        try:
+            statements = pglast.parse_sql(text)
+        except pglast.parser.ParseError:
+            continue
+        if len(statements) == 1 and isinstance(statements[0].stmt, ast.SelectStmt):
+            found[oid] = statements[0].stmt
+    return found
+
+
 def infer_params(stmt: ast.Node | None, nparams: int) -> list[Verdict]:
     """For each ``$n``: NULL is expected when the SQL tests it or coalesces it.
 
@@ -191,12 +232,17 @@ def infer_columns(
     names: Sequence[str],
     catalog: Catalog,
     plan: Mapping[str, Any] | None,
+    views: Mapping[int, ast.Node] | None = None,
 ) -> list[Verdict]:
-    """Judge each result column; *sources* are the ftable/ftablecol lookups."""
+    """Judge each result column; *sources* are the ftable/ftablecol lookups.
+
+    *views* (``view_definitions``) are read through their definitions.
+    """
     joins = OuterJoins(plan)
     forced_notnull = _header_list(query, "notnull")
     forced_null = _header_list(query, "nullable")
-    arms = target_arms(stmt, catalog) if stmt is not None else []
+    views = views or {}
+    arms = target_arms(stmt, catalog, views=views) if stmt is not None else []
     verdicts = []
     for index, (name, source) in enumerate(zip(names, sources, strict=True)):
         if name in forced_notnull:
@@ -218,7 +264,9 @@ def infer_columns(
         # A UNION's column traces to its first arm only: judge every arm instead.
         if source is not None and len(arms) <= 1:
             table, column = source
-            if not joins.known and any(
+            if table.oid in views and exprs:
+                verdicts.append(_through_view(table, column, exprs, joins))
+            elif not joins.known and any(
                 _outer_in_sql(expr, scope) for scope, expr in exprs
             ):
                 verdicts.append(Verdict(True, "outer join: a LEFT/RIGHT/FULL JOIN"))
@@ -237,6 +285,20 @@ def infer_columns(
         else:
             verdicts.append(Verdict(True, "an expression not known to be NOT NULL"))
     return verdicts
+
+
+def _through_view(
+    view: Table,
+    column: Column,
+    exprs: Sequence[tuple[Scope, object]],
+    joins: OuterJoins,
+) -> Verdict:
+    """Judge a view's column by the expression its definition gives it."""
+    reasons = [not_null_reason(e, s, joins.relation) for s, e in exprs]
+    name = f"{view.qualname}.{column.name}"
+    if all(reasons):
+        return Verdict(False, f"view {name}: {reasons[0]}")
+    return Verdict(True, f"view {name}: its definition does not prove it NOT NULL")
 
 
 def _header_list(query: Query[object], key: str) -> set[str]:
