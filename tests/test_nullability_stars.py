@@ -217,20 +217,39 @@ def test_returning_a_star_and_an_expression(
     assert found == [*SCHOOLS, ("shout", False)]
 
 
-def test_a_star_of_a_join_using_ends_the_analysis(
+def test_a_star_of_a_join_using_puts_the_merged_columns_first(
     sql_dir: SqlDir, pg: psycopg.Connection
 ) -> None:
-    # USING merges columns first: not followed, so `shout` stays nullable.
-    found = columns(
+    # Failed before: `shout`, after the star, was nullable.
+    found = nullable(
         sql_dir,
         pg,
-        "SELECT *, upper(t.name) AS shout FROM tracks AS t JOIN series AS s USING (id)",
+        """
+        SELECT *, upper(t.name) AS shout
+        FROM tracks AS t
+        LEFT JOIN series AS s USING (id, name)
+        """,
     )
-    assert (found[0].name, found[0].nullable) == ("id", False)
-    assert (found[-1].nullable, found[-1].why) == (
-        True,
-        "an expression not known to be NOT NULL",
+    assert found == [
+        ("id", False),
+        ("name", False),
+        ("code", False),
+        ("created_at", False),
+        ("updated_at", False),
+        ("track_id", True),
+        ("code", True),
+        ("created_at", True),
+        ("updated_at", True),
+        ("shout", False),
+    ]
+    full = nullable(
+        sql_dir,
+        pg,
+        "SELECT *, 1 AS one FROM tracks AS t FULL JOIN series AS s USING (id)",
     )
+    assert full[0] == ("id", True)  # coalesce of two nullable sides
+    assert full[-1] == ("one", False)
+    assert len(full) == 1 + 4 + 5 + 1
 
 
 def test_stars_of_ctes_that_shadow_or_reference_themselves_end(
@@ -253,3 +272,12 @@ def test_stars_of_ctes_that_shadow_or_reference_themselves_end(
         """,
     )
     assert recursive[-1] == ("two", False)
+
+
+def test_the_columns_after_a_star_keep_their_own_lines(
+    sql_dir: SqlDir, pg: psycopg.Connection
+) -> None:
+    found = columns(
+        sql_dir, pg, "SELECT t.*,\n    upper(t.name) AS shout\nFROM tracks AS t"
+    )
+    assert [c.line for c in found] == [2] * 5 + [3]

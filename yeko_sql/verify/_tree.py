@@ -142,8 +142,8 @@ def target_arms(
 
     A plain statement has one arm. A star (``*``, ``t.*``) is expanded to a
     reference per column it produces (see ``Scope.expand``); a star whose
-    columns are not known (a function's, a ``JOIN … USING``'s, a table outside
-    the catalog) ends the list there, since the positions after it are unknown.
+    columns are not known (a function's, a table outside the catalog) ends
+    the list there, since the positions after it are unknown.
     *views* (view OID -> parsed definition) lets a view be read through its
     definition; without them a view is a table whose columns allow NULL.
     """
@@ -161,9 +161,36 @@ def target_arms(
     return [(scope, [expr for _, expr in expanded])]
 
 
-def output_locations(stmt: ast.Node) -> list[int | None]:
-    """Where each target starts in the SQL (0-based), in result order."""
-    return [getattr(target, "location", None) for target in targets(stmt)]
+def output_locations(
+    stmt: ast.Node,
+    catalog: Catalog | None = None,
+    *,
+    views: Mapping[int, ast.Node] | None = None,
+) -> list[int | None]:
+    """Where each result column's target starts in the SQL (0-based), in order.
+
+    With *catalog*, a star counts once per column it produces (each at the
+    star), so the columns after it keep their own places; the list stops at a
+    star whose columns are not known. Without it, one place per target.
+    """
+    if catalog is None:
+        return [getattr(target, "location", None) for target in targets(stmt)]
+    first = _leftmost(stmt)
+    scope = Scope.of(first, catalog, views=views)
+    found: list[int | None] = []
+    for target in targets(first):
+        value = getattr(target, "val", None)
+        location = getattr(target, "location", None)
+        if isinstance(value, ast.ColumnRef) and isinstance(
+            (value.fields or (None,))[-1], ast.A_Star
+        ):
+            columns = scope._star(value)
+            if columns is None:
+                break
+            found.extend([location] * len(columns))
+        else:
+            found.append(location)
+    return found
 
 
 def output_names(stmt: ast.Node) -> list[str]:
@@ -380,11 +407,13 @@ class Scope:
 
     def _item_columns(self, item: object) -> list[tuple[str, object]] | None:
         if isinstance(item, ast.JoinExpr):
-            if item.usingClause or item.isNatural:
-                return None  # merged columns come first: not followed
             left = self._item_columns(item.larg)
             right = self._item_columns(item.rarg)
-            return left + right if left is not None and right is not None else None
+            if left is None or right is None:
+                return None
+            if item.usingClause or item.isNatural:
+                return _merged(item, left, right)
+            return left + right
         for relation in self.relations:
             if relation.node is item:
                 return _relation_columns(relation)
@@ -410,6 +439,40 @@ class Scope:
 
 
 _MAX_DEPTH = 8  # nested subqueries and CTEs followed to name a star's columns
+
+
+def _merged(
+    join: ast.JoinExpr,
+    left: list[tuple[str, object]],
+    right: list[tuple[str, object]],
+) -> list[tuple[str, object]] | None:
+    """The columns of a ``JOIN … USING`` or ``NATURAL JOIN``, as PostgreSQL orders
+    them: each merged column first (the left one, the right one for a ``RIGHT``
+    join, ``coalesce`` of both for a ``FULL`` join), then the others of each side.
+    """
+    left_names = [name for name, _ in left]
+    right_names = [name for name, _ in right]
+    using = (
+        [str(name.sval) for name in join.usingClause or ()]
+        if not join.isNatural
+        else [name for name in left_names if name in right_names]
+    )
+    if any(u not in left_names or u not in right_names for u in using):
+        return None
+    merged: list[tuple[str, object]] = []
+    for name in using:
+        lexpr = left[left_names.index(name)][1]
+        rexpr = right[right_names.index(name)][1]
+        if join.jointype == JoinType.JOIN_RIGHT:
+            merged.append((name, rexpr))
+        elif join.jointype == JoinType.JOIN_FULL:
+            merged.append((name, ast.CoalesceExpr(args=(lexpr, rexpr))))
+        else:
+            merged.append((name, lexpr))
+    rest = [c for c in left if c[0] not in using] + [
+        c for c in right if c[0] not in using
+    ]
+    return merged + rest
 
 
 def _leftmost(stmt: ast.Node) -> ast.Node:

@@ -285,7 +285,7 @@ def _build(
         plan=raw.plan,
         views=views,
     )
-    locations = output_locations(stmt) if stmt is not None else []
+    locations = output_locations(stmt, catalog, views=views) if stmt is not None else []
     columns = []
     for index, ((name, oid, mod, _, _), source, verdict) in enumerate(
         zip(raw.fields, sources, verdicts, strict=True)

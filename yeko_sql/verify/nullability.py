@@ -26,10 +26,11 @@ PostgreSQL says which table column a result column comes from
 
 A star (``*``, ``t.*``) is judged column by column as if written out: the
 columns of a table or view from the catalog, those of a CTE or subquery from
-its own select list (``yeko_sql.verify._tree.Scope.expand``). A star whose
-columns are not known (a function's, a ``JOIN … USING``'s) ends the analysis
-of the select list there; the columns after it rest on the header, the plan
-and the table column PostgreSQL names.
+its own select list, the merged columns of ``JOIN … USING`` first
+(``yeko_sql.verify._tree.Scope.expand``). A star whose columns are not known
+(a function's, a table outside the catalog) ends the analysis of the select
+list there; the columns after it rest on the header, the plan and the table
+column PostgreSQL names.
 
 Limits: a column read through a CTE or an unflattened subquery that holds its
 own outer join is judged by its table column (rule 3), so the header must
