@@ -351,3 +351,18 @@ def test_null_reason_names_the_function_and_the_rule(db: psycopg.Connection) -> 
         "to_char() is not in the table of functions never NULL (docs/describe.md)",
         None,
     ]
+
+
+def test_describe_says_why_a_function_call_may_be_null(
+    sql_dir: SqlDir, db: psycopg.Connection
+) -> None:
+    db.execute(
+        "CREATE FUNCTION twice(x text) RETURNS text LANGUAGE sql STRICT"
+        " AS $$SELECT x || x$$"
+    )
+    found = columns(sql_dir, db, select("twice(a) AS t", "to_char(ts, 'YYYY') AS y"))
+    assert found["t"].nullable
+    assert found["t"].why == "twice() is a user function, STRICT: it may return NULL"
+    assert found["y"].why == (
+        "to_char() is not in the table of functions never NULL (docs/describe.md)"
+    )

@@ -51,7 +51,7 @@ from psycopg import sql
 
 from yeko_sql.query.compiler import Query
 from yeko_sql.verify._catalog import Catalog, Column, Table
-from yeko_sql.verify._notnull import not_null_reason
+from yeko_sql.verify._notnull import not_null_reason, null_reason
 from yeko_sql.verify._tree import (
     Relation,
     Scope,
@@ -284,7 +284,16 @@ def infer_columns(
         if exprs and all(reasons):
             verdicts.append(Verdict(False, str(reasons[0])))
         else:
-            verdicts.append(Verdict(True, "an expression not known to be NOT NULL"))
+            why = next(
+                (
+                    r
+                    for (s, e), ok in zip(exprs, reasons, strict=True)
+                    if not ok and (r := null_reason(e, s))
+                ),
+                None,
+            )
+            why = why or "an expression not known to be NOT NULL"
+            verdicts.append(Verdict(True, why))
     return verdicts
 
 
