@@ -18,7 +18,7 @@ import msgspec
 
 from yeko_sql.config import Config
 from yeko_sql.errors import ConfigError
-from yeko_sql.ops.serverurl import resolve_url
+from yeko_sql.ops.devserver import DevServer
 
 __all__ = [
     "MODELS",
@@ -103,4 +103,4 @@ def url_of(args: argparse.Namespace) -> str:
             "database = \"<name>\" there (the local server's), set DATABASE_URL, "
             "or pass --database-url",
         )
-    return resolve_url(None, dbname=config.database)
+    return DevServer().create_database(config.database)

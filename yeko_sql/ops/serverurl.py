@@ -1,8 +1,9 @@
-"""Which database a command uses, and as which role.
+"""URLs for each role: the owner's, the application's, and to show them.
 
 Commands that change the schema or load data (``migrate``, ``seed``, the
 demo's setup) run as the owner: an explicit URL, else ``DATABASE_URL``, else
-the superuser of the local server. The application runs as its own role
+the superuser of the local server (``yeko_sql.cli.url_of``). The application
+runs as its own role
 (``[tool.yeko-sql] app_role``; Yeko's ``yeko_app`` is scoped to one school at
 a time by Row-Level Security): ``yeko-sql server url`` hands out that role's
 URL, and ``role_url`` turns an owner's URL into any role's, with the role's own
@@ -11,36 +12,20 @@ password when the URL is the local server's.
 
 from __future__ import annotations
 
-import os
-
 import psycopg
 from psycopg import sql
 
-from yeko_sql.ops.devserver import DevServer, server_for
+from yeko_sql.ops.devserver import server_for
 
 __all__ = [
     "OWNER",
     "database_beside",
     "masked",
-    "resolve_url",
     "role_url",
 ]
 
 OWNER = "owner"
 """The ``-- role:`` value naming the schema owner (whoever migrates)."""
-
-
-def resolve_url(explicit: str | None, *, dbname: str) -> str:
-    """Return *explicit*, else ``DATABASE_URL``, else the owner's URL of *dbname*.
-
-    The local server is started when needed and *dbname* created on it; its
-    superuser owns what it migrates and seeds.
-    """
-    if explicit:
-        return explicit
-    if env := os.environ.get("DATABASE_URL"):
-        return env
-    return DevServer().create_database(dbname)
 
 
 def role_url(url: str, role: str) -> str:
