@@ -283,3 +283,24 @@ def test_durations_read_their_unit(text: str, seconds: float) -> None:
 def test_a_duration_needs_a_unit() -> None:
     with pytest.raises(ValueError, match="not a positive duration"):
         parse_duration("250")
+
+
+def test_replica_ok_marks_a_read_a_replica_may_serve() -> None:
+    [spec] = parse("""
+        -- name: count_schools :scalar
+        -- replica: ok
+        SELECT count(*) FROM schools;
+    """)
+    assert spec.headers["replica"] == "ok"
+
+
+@pytest.mark.parametrize(
+    ("header", "problem"),
+    [
+        ("-- name: x :many\n-- replica: yes", "'-- replica: yes' is not 'ok'"),
+        ("-- name: x :exec\n-- replica: ok", "which returns no rows"),
+    ],
+)
+def test_a_bad_replica_header_is_refused(header: str, problem: str) -> None:
+    with pytest.raises(HeaderError, match=problem):
+        parse_file(header + "\nSELECT 1;\n", "sql/x.sql")

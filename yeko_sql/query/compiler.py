@@ -78,6 +78,11 @@ class Query(Generic[R_co]):
         return (*names, SORT_PARAM) if self.variants else names
 
     @property
+    def replica(self) -> bool:
+        """Whether its header says ``-- replica: ok``: a read a replica may serve."""
+        return self.headers.get("replica") == "ok"
+
+    @property
     def qualname(self) -> str:
         """``<namespace>.<name>``, as in the tag comment and in errors."""
         return f"{self.namespace}.{self.name}"

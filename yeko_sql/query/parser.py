@@ -55,6 +55,7 @@ HEADER_KEYS = frozenset(
         "timeout",
         "sort",
         "role",
+        "replica",
     }
 )
 """The ``-- key: value`` header lines a query may have, besides ``name``."""
@@ -314,6 +315,12 @@ def _check_value(
         problem, hint = _check_columns(key, value, headers)
     elif key == "role":
         problem, hint = _check_role(value)
+    elif key == "replica" and value != "ok":
+        problem = f"'-- replica: {value}' is not 'ok'"
+        hint = "write '-- replica: ok' for a read that may run on a replica, or remove it"
+    elif key == "replica" and not kind.returns_rows:
+        problem = f"'-- replica: ok' on a {kind.annotation} query, which returns no rows"
+        hint = "only reads may run on a replica; remove it"
     if problem:
         raise HeaderError(path, line, problem, hint)
 
