@@ -304,3 +304,54 @@ def test_replica_ok_marks_a_read_a_replica_may_serve() -> None:
 def test_a_bad_replica_header_is_refused(header: str, problem: str) -> None:
     with pytest.raises(HeaderError, match=problem):
         parse_file(header + "\nSELECT 1;\n", "sql/x.sql")
+
+
+@pytest.mark.parametrize(
+    ("line", "wanted"),
+    [
+        ("-- Returns: Student", "-- returns: Student"),
+        ("-- returns : Student", "-- returns: Student"),
+        ("-- RETURNS: Student", "-- returns: Student"),
+        ("-- budget 10ms", "-- budget: 10ms"),
+        ("-- Budget 10ms", "-- budget: 10ms"),
+        ("-- timeout 2s", "-- timeout: 2s"),
+        ("-- role yeko_platform", "-- role: yeko_platform"),
+        ("-- notnull name", "-- notnull: name"),
+        ("-- Retuns: Student", "-- returns: Student"),
+        ("-- retuns: Student", "-- returns: Student"),
+        ("-- tenant any: a platform report", "-- tenant: any: a platform report"),
+    ],
+)
+def test_a_header_key_written_wrong_is_a_load_error_with_the_fix(
+    line: str, wanted: str
+) -> None:
+    with pytest.raises(HeaderError) as caught:
+        parse_file(f"-- name: get_x :one\n{line}\nSELECT 1 AS name;\n", "sql/x.sql")
+    assert str(caught.value).startswith("sql/x.sql:2: ")
+    assert wanted in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "-- Returns the school of a class.",
+        "-- returns the school of a class",
+        "-- Note: the id is a nanoid.",
+        "-- Budget owners read this nightly.",
+        "-- explain why it is slow",
+        "-- Timeouts are the caller's.",
+        "-- Role of the caller: any.",
+    ],
+)
+def test_sentences_that_start_with_a_key_word_stay_documentation(line: str) -> None:
+    [spec] = parse_file(f"-- name: get_x :one\n{line}\nSELECT 1;\n", "sql/x.sql")
+    assert spec.doc == line[3:]
+
+
+def test_line_numbers_come_from_one_index_of_the_file() -> None:
+    queries = "\n".join(
+        f"-- name: q_{i} :one\n-- Doc.\n\nSELECT {i};\n" for i in range(300)
+    )
+    specs = parse_file(queries, "sql/many.sql")
+    assert [s.line for s in specs] == [1 + 5 * i for i in range(300)]
+    assert [s.body_line for s in specs] == [4 + 5 * i for i in range(300)]

@@ -22,6 +22,7 @@ offsets back to characters), so SQL with ``'é'`` or emoji works unchanged.
 
 from __future__ import annotations
 
+import bisect
 import keyword
 import re
 from dataclasses import dataclass
@@ -30,7 +31,14 @@ from pglast import parser as pg
 
 from yeko_sql.errors import PlaceholderError, QueryFileError
 
-__all__ = ["Placeholder", "Token", "find_placeholders", "line_of", "tokenize"]
+__all__ = [
+    "LineIndex",
+    "Placeholder",
+    "Token",
+    "find_placeholders",
+    "line_of",
+    "tokenize",
+]
 
 COMMENTS = frozenset({"SQL_COMMENT", "C_COMMENT"})
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -77,8 +85,28 @@ class Placeholder:
 
 
 def line_of(text: str, offset: int, first_line: int = 1) -> int:
-    """Return the line of *offset* in *text*, whose first line is *first_line*."""
+    """Return the line of *offset* in *text*, whose first line is *first_line*.
+
+    It counts from the start: for many offsets into one long text, use a
+    ``LineIndex``.
+    """
     return first_line + text.count("\n", 0, offset)
+
+
+_NEWLINE = re.compile("\n")
+
+
+class LineIndex:
+    """The line of any offset into one text, by bisection: O(log lines) each."""
+
+    __slots__ = ("_breaks",)
+
+    def __init__(self, text: str) -> None:
+        self._breaks = [match.start() for match in _NEWLINE.finditer(text)]
+
+    def line(self, offset: int) -> int:
+        """The 1-based line of *offset*, as ``line_of(text, offset)`` gives it."""
+        return 1 + bisect.bisect_left(self._breaks, offset)
 
 
 def tokenize(sql: str, *, path: str = "<sql>", line: int = 1) -> list[Token]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import bisect
 import datetime
+import difflib
 import itertools
 import keyword
 import re
@@ -33,7 +34,7 @@ from yeko_sql.errors import (
     QueryFileError,
     UnknownKindError,
 )
-from yeko_sql.query._lexer import Token, line_of, tokenize
+from yeko_sql.query._lexer import LineIndex, Token, line_of, tokenize
 from yeko_sql.query.kinds import SQLC_KINDS, Kind, sqlc_hint
 
 __all__ = [
@@ -65,6 +66,8 @@ OWNER_ROLE = "owner"
 
 _NAME_LINE = re.compile(r"--\s*name\s*:")
 _KEY_LINE = re.compile(r"--\s*([a-z][a-z0-9_]*):(\s.*)?")
+# A documentation line that starts like a header key: a word, maybe a colon.
+_LOOSE_KEY_LINE = re.compile(r"--\s*([A-Za-z][A-Za-z0-9_]*)(\s*:)?(?:\s+(.*))?")
 _QUERY_NAME = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
@@ -154,6 +157,7 @@ def parse_file(
             f"{_SYNTAX} above it",
         )
     specs = []
+    lines = LineIndex(text)
     for i, head in enumerate(heads):
         start = _line_start(text, head.start)
         end = _line_start(text, heads[i + 1].start) if i + 1 < len(heads) else len(text)
@@ -161,7 +165,9 @@ def parse_file(
             bisect.bisect_left(offsets, start) : bisect.bisect_left(offsets, end)
         ]
         specs.append(
-            _parse_query(text, body_tokens, start=start, end=end, ns=ns, path=path)
+            _parse_query(
+                text, body_tokens, start=start, end=end, ns=ns, path=path, lines=lines
+            )
         )
     return specs
 
@@ -176,9 +182,16 @@ def _line_end(text: str, offset: int) -> int:
 
 
 def _parse_query(
-    text: str, tokens: list[Token], *, start: int, end: int, ns: str, path: str
+    text: str,
+    tokens: list[Token],
+    *,
+    start: int,
+    end: int,
+    ns: str,
+    path: str,
+    lines: LineIndex,
 ) -> QuerySpec:
-    line = line_of(text, start)
+    line = lines.line(start)
     header: list[tuple[int, str]] = []
     pos = start
     while pos < end and text[pos : _line_end(text, pos)].lstrip().startswith("--"):
@@ -211,7 +224,7 @@ def _parse_query(
         body=text[body_start:cut].rstrip(),
         path=path,
         line=line,
-        body_line=line_of(text, body_start),
+        body_line=lines.line(body_start),
     )
 
 
@@ -265,15 +278,19 @@ def _parse_header(
     for line, text in lines:
         match = _KEY_LINE.fullmatch(text)
         if match is None:
+            _not_a_mistyped_key(text, kind, path=path, line=line)
             doc.append(text[2:].removeprefix(" ").rstrip())
             continue
         key, value = match[1], (match[2] or "").strip()
         if key not in HEADER_KEYS:
+            close = difflib.get_close_matches(key, HEADER_KEYS, n=1, cutoff=0.75)
             raise HeaderError(
                 path,
                 line,
                 f"unknown header key {key!r}",
-                f"expected one of {', '.join(sorted(HEADER_KEYS))};"
+                f"did you mean '-- {close[0]}: {value}'?"
+                if close
+                else f"expected one of {', '.join(sorted(HEADER_KEYS))};"
                 " documentation lines are sentences, not 'word: text'",
             )
         if key in headers:
@@ -288,6 +305,51 @@ def _parse_header(
         headers[key], where[key] = value, line
         _check_value(key, value, headers, kind, path=path, line=line)
     return headers, where, "\n".join(doc).strip("\n")
+
+
+def _not_a_mistyped_key(text: str, kind: Kind, *, path: str, line: int) -> None:
+    """Refuse a documentation line that reads as a header key written wrong.
+
+    ``-- Returns: Student`` and ``-- returns : Student`` (a known key, or one
+    letter off, in the wrong case or spacing) and ``-- budget 10ms`` (a known
+    key without its colon, followed by a value that key would take) would
+    otherwise be silently kept as documentation, and the header ignored.
+    """
+    match = _LOOSE_KEY_LINE.fullmatch(text)
+    if match is None:
+        return
+    word, colon, value = match[1], match[2], (match[3] or "").strip()
+    lowered = word.lower()
+    if colon:
+        close = difflib.get_close_matches(lowered, HEADER_KEYS, n=1, cutoff=0.8)
+        if not close:
+            return
+        key = close[0]
+    elif lowered in HEADER_KEYS and _takes(lowered, value, kind):
+        key = lowered
+    else:
+        return
+    raise HeaderError(
+        path,
+        line,
+        f"{text!r} looks like the header key {key!r} written wrong, and would be"
+        " kept as documentation",
+        f"write '-- {key}: {value}' (lowercase, the colon right after the key),"
+        " or reword the sentence",
+    )
+
+
+def _takes(key: str, value: str, kind: Kind) -> bool:
+    """Whether *value* is a value header *key* would accept (free text: no)."""
+    if not value or key in {"explain", "sort"}:
+        return False
+    if key == "tenant":
+        return value.startswith("any:")
+    try:
+        _check_value(key, value, {}, kind, path="", line=0)
+    except HeaderError:
+        return False
+    return True
 
 
 def _check_value(
@@ -317,9 +379,9 @@ def _check_value(
         problem, hint = _check_role(value)
     elif key == "replica" and value != "ok":
         problem = f"'-- replica: {value}' is not 'ok'"
-        hint = "write '-- replica: ok' for a read that may run on a replica, or remove it"
+        hint = "write '-- replica: ok' for a read a replica may serve, or remove it"
     elif key == "replica" and not kind.returns_rows:
-        problem = f"'-- replica: ok' on a {kind.annotation} query, which returns no rows"
+        problem = f"'-- replica: ok' on a {kind.annotation} query: it returns no rows"
         hint = "only reads may run on a replica; remove it"
     if problem:
         raise HeaderError(path, line, problem, hint)
