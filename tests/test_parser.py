@@ -298,7 +298,7 @@ def test_replica_ok_marks_a_read_a_replica_may_serve() -> None:
     ("header", "problem"),
     [
         ("-- name: x :many\n-- replica: yes", "'-- replica: yes' is not 'ok'"),
-        ("-- name: x :exec\n-- replica: ok", "which returns no rows"),
+        ("-- name: x :exec\n-- replica: ok", "it returns no rows"),
     ],
 )
 def test_a_bad_replica_header_is_refused(header: str, problem: str) -> None:
