@@ -2,6 +2,10 @@
 
 import inspect
 import pickle
+import subprocess
+import sys
+
+import pytest
 
 import yeko_sql
 import yeko_sql.errors
@@ -10,9 +14,27 @@ from yeko_sql import AsyncDatabase, AsyncTransaction, Database, Transaction
 
 def test_dunder_all_is_sorted_and_complete() -> None:
     assert yeko_sql.__all__ == sorted(yeko_sql.__all__)
-    public = {name for name in vars(yeko_sql) if not name.startswith("_")}
+    public = {name for name in dir(yeko_sql) if not name.startswith("_")}
     modules = {name for name in public if inspect.ismodule(getattr(yeko_sql, name))}
     assert set(yeko_sql.__all__) == public - modules
+
+
+def test_public_names_load_on_first_use() -> None:
+    """``import yeko_sql`` is cheap: each name's module loads when first used."""
+    code = (
+        "import sys, yeko_sql\n"
+        "before = 'psycopg' in sys.modules\n"
+        "from yeko_sql import Database\n"
+        "print(before, 'psycopg' in sys.modules, Database.__module__)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == ["False", "True", "yeko_sql.runtime.database"]
+    for name in yeko_sql.__all__:
+        assert getattr(yeko_sql, name) is not None
+    with pytest.raises(AttributeError, match="no attribute 'Databse'"):
+        yeko_sql.Databse  # noqa: B018
 
 
 def test_the_issue_contract_names_are_importable() -> None:

@@ -1,3 +1,5 @@
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -131,3 +133,22 @@ def test_a_load_error_is_one_line_with_file_and_line(
     assert capsys.readouterr().err.startswith(
         f"yeko-sql: {path}:1: unknown kind ':pages'"
     )
+
+
+def test_help_imports_none_of_the_heavy_packages() -> None:
+    """``yeko-sql --help`` builds every parser, entry points' included, and
+    imports no driver, parser or migration tool (benchmarks time the start)."""
+    code = (
+        "import importlib, sys\n"
+        "main = importlib.import_module('yeko_sql.cli.main')\n"
+        "try:\n"
+        "    main.main(['--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = {'msgspec', 'psycopg', 'psycopg_pool', 'pglast', 'yoyo'}\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & heavy))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.splitlines()[-1] == "[]"

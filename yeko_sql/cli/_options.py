@@ -12,13 +12,12 @@ import argparse
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-import msgspec
-
-from yeko_sql.config import Config
 from yeko_sql.errors import ConfigError
-from yeko_sql.ops.devserver import DevServer
+
+if TYPE_CHECKING:
+    from yeko_sql.config import Config
 
 __all__ = [
     "MODELS",
@@ -38,7 +37,7 @@ Handler = Callable[[argparse.Namespace], int]
 Option = tuple[tuple[str, ...], dict[str, Any]]
 
 
-class Command(msgspec.Struct, frozen=True):
+class Command(NamedTuple):
     """One subcommand: its name, what runs it, its help line and options."""
 
     name: str
@@ -103,4 +102,6 @@ def url_of(args: argparse.Namespace) -> str:
             "database = \"<name>\" there (the local server's), set DATABASE_URL, "
             "or pass --database-url",
         )
+    from yeko_sql.ops.devserver import DevServer  # not for --help: psycopg
+
     return DevServer().create_database(config.database)

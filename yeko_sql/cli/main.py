@@ -18,7 +18,6 @@ from pathlib import Path
 
 from yeko_sql.cli import migrate, query, server
 from yeko_sql.cli._options import Command
-from yeko_sql.config import load_config
 from yeko_sql.errors import YekoSqlError
 
 __all__ = ["ENTRY_POINTS", "all_commands", "main"]
@@ -73,6 +72,8 @@ def _put_app_on_path(pyproject: Path | None) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``yeko-sql`` command line; return the exit code."""
     args = _parser().parse_args(argv)
+    from yeko_sql.config import load_config  # after --help, which exits above
+
     try:
         args.config = load_config(args.config)
         _put_app_on_path(args.config.path)

@@ -1,4 +1,7 @@
-"""``yeko-sql migrate``: the app's yoyo migrations (``yeko_sql.ops.migrate``)."""
+"""``yeko-sql migrate``: the app's yoyo migrations (``yeko_sql.ops.migrate``).
+
+yoyo and psycopg are imported when a migrate command runs, not for ``--help``.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +9,6 @@ import argparse
 from pathlib import Path
 
 from yeko_sql.cli._options import URL, Command, config_of, opt, url_of
-from yeko_sql.ops.migrate import (
-    apply_migrations,
-    break_lock,
-    invalid_indexes,
-    list_migrations,
-    lock_holder,
-    mark_migrations,
-    migration_status,
-    reconcile_migrations,
-    rehash_migrations,
-    rollback_migrations,
-)
 
 __all__ = ["COMMANDS", "migrate"]
 
@@ -31,6 +22,14 @@ def source_of(args: argparse.Namespace) -> Path:
 
 def migrate(args: argparse.Namespace) -> int:
     """Apply, inspect or repair the app's migrations (``--source``)."""
+    from yeko_sql.ops.migrate import (
+        apply_migrations,
+        list_migrations,
+        mark_migrations,
+        rehash_migrations,
+        rollback_migrations,
+    )
+
     source = source_of(args)
     if args.action == "list":
         for migration_id, message in list_migrations(source=source):
@@ -89,6 +88,8 @@ def migrate(args: argparse.Namespace) -> int:
 
 
 def _reconcile(url: str, source: Path, args: argparse.Namespace) -> int:
+    from yeko_sql.ops.migrate import reconcile_migrations
+
     actions = reconcile_migrations(
         url, source=source, dry_run=args.dry_run, lock_timeout=args.lock_timeout
     )
@@ -102,6 +103,8 @@ def _reconcile(url: str, source: Path, args: argparse.Namespace) -> int:
 
 
 def _break_lock(url: str) -> None:
+    from yeko_sql.ops.migrate import break_lock, lock_holder
+
     removed = break_lock(url)
     print(
         "removed a legacy yoyo_lock row"
@@ -117,6 +120,8 @@ def _break_lock(url: str) -> None:
 
 
 def _status(url: str, source: Path) -> int:
+    from yeko_sql.ops.migrate import invalid_indexes, lock_holder, migration_status
+
     states = migration_status(url, source=source)
     holder = lock_holder(url)
     problem = False

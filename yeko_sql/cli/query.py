@@ -3,6 +3,9 @@
 ``list``/``show`` read query files; ``check``/``describe``/``generate`` prepare
 every query on a migrated database; ``explain``/``guardrails`` judge plans;
 ``stats`` holds the database against the guardrails.
+
+Each command imports what it runs when it runs: ``yeko-sql --help`` builds
+every command's parser and must not pay for psycopg, pglast or yoyo.
 """
 
 from __future__ import annotations
@@ -10,9 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-
-import msgspec
-import psycopg
+from typing import TYPE_CHECKING
 
 from yeko_sql.cli._options import (
     MODELS,
@@ -25,19 +26,9 @@ from yeko_sql.cli._options import (
     paths_of,
     url_of,
 )
-from yeko_sql.cli.commands import check_command, describe_command, generate_command
-from yeko_sql.ops.stats import collect_health, format_report
-from yeko_sql.query.loader import load_queries
-from yeko_sql.query.registry import Registry
-from yeko_sql.stubs.generate import require_class_prefix
-from yeko_sql.verify.plans import (
-    explain_query,
-    format_plan_table,
-    guard_queries,
-    sample_params,
-    stale_plans,
-    write_plans,
-)
+
+if TYPE_CHECKING:
+    from yeko_sql.query.registry import Registry
 
 __all__ = [
     "COMMANDS",
@@ -54,6 +45,8 @@ __all__ = [
 
 
 def _load(args: argparse.Namespace) -> Registry:
+    from yeko_sql.query.loader import load_queries
+
     return load_queries(paths_of(args), models=models_of(args))
 
 
@@ -99,6 +92,8 @@ def show(args: argparse.Namespace) -> int:
 
 def check(args: argparse.Namespace) -> int:
     """Verify every query against the migrated schema."""
+    from yeko_sql.cli.commands import check_command
+
     return check_command(
         _load(args),
         url_of(args),
@@ -109,6 +104,8 @@ def check(args: argparse.Namespace) -> int:
 
 def describe(args: argparse.Namespace) -> int:
     """Print what every query takes and returns."""
+    from yeko_sql.cli.commands import describe_command
+
     return describe_command(_load(args), url_of(args), as_json=args.json)
 
 
@@ -118,6 +115,9 @@ def generate(args: argparse.Namespace) -> int:
     The classes are ``<prefix>Database`` and its twins: ``--class-prefix``,
     else ``[tool.yeko-sql] class_prefix``, else an error naming the key.
     """
+    from yeko_sql.cli.commands import generate_command
+    from yeko_sql.stubs.generate import require_class_prefix
+
     config = config_of(args)
     out = args.out or (None if args.paths else config.stub)
     class_prefix = require_class_prefix(
@@ -135,6 +135,10 @@ def generate(args: argparse.Namespace) -> int:
 
 def stats(args: argparse.Namespace) -> int:
     """Print database health against the guardrails."""
+    import msgspec
+
+    from yeko_sql.ops.stats import collect_health, format_report
+
     report = collect_health(url_of(args), top=args.top)
     if args.json:
         print(msgspec.json.encode(report).decode())
@@ -145,6 +149,8 @@ def stats(args: argparse.Namespace) -> int:
 
 def _param_value(text: str) -> object:
     """``-p key=value``: JSON when it parses (numbers, lists, null), else text."""
+    import msgspec
+
     try:
         return msgspec.json.decode(text)
     except msgspec.DecodeError:
@@ -157,6 +163,10 @@ def explain(args: argparse.Namespace) -> int:
     ``--generic`` judges the prepared statement's generic plan too and prints
     its shape after the custom one.
     """
+    import psycopg
+
+    from yeko_sql.verify.plans import explain_query, format_plan_table, sample_params
+
     registry = _load(args)
     try:
         query = registry[args.query]
@@ -190,6 +200,13 @@ def guardrails(args: argparse.Namespace) -> int:
 
     The stored shapes are the custom plans'.
     """
+    from yeko_sql.verify.plans import (
+        format_plan_table,
+        guard_queries,
+        stale_plans,
+        write_plans,
+    )
+
     registry = _load(args)
     reports = guard_queries(url_of(args), registry, runs=args.runs, generic=True)
     print(format_plan_table(reports), end="")
@@ -209,6 +226,8 @@ def guardrails(args: argparse.Namespace) -> int:
 
 def plans(args: argparse.Namespace) -> int:
     """Store (``--write``) or compare every budgeted query's plan shape."""
+    from yeko_sql.verify.plans import guard_queries, stale_plans, write_plans
+
     registry = _load(args)
     reports = guard_queries(url_of(args), registry, runs=1, generic=False)
     plans_dir = _plans_dir(args)

@@ -1,21 +1,26 @@
-"""``yeko-sql server``: the local throwaway PostgreSQL (``yeko_sql.ops.devserver``)."""
+"""``yeko-sql server``: the local throwaway PostgreSQL (``yeko_sql.ops.devserver``).
+
+Imports happen in the handlers, so ``yeko-sql --help`` stays fast.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
-
-import psycopg
+from typing import TYPE_CHECKING
 
 from yeko_sql.cli._options import Command, config_of, opt
-from yeko_sql.ops.devserver import OWNER_USER, DevServer
-from yeko_sql.ops.serverurl import database_beside
+
+if TYPE_CHECKING:
+    from yeko_sql.ops.devserver import DevServer
 
 __all__ = ["COMMANDS", "server"]
 
 
 def server(args: argparse.Namespace) -> int:
     """Start, stop, inspect or destroy the local server, or print a URL."""
+    from yeko_sql.ops.devserver import DevServer
+
     if args.action == "url":
         dbname = args.dbname or config_of(args).require_database()
         return _url(DevServer(), dbname, args)
@@ -43,6 +48,9 @@ def server(args: argparse.Namespace) -> int:
 
 
 def _url(devserver: DevServer, dbname: str, args: argparse.Namespace) -> int:
+    from yeko_sql.ops.devserver import OWNER_USER
+    from yeko_sql.ops.serverurl import database_beside
+
     config = config_of(args)
     user = OWNER_USER if args.owner else (args.role or config.app_role or OWNER_USER)
     if devserver.status().running:
@@ -61,6 +69,8 @@ def _url(devserver: DevServer, dbname: str, args: argparse.Namespace) -> int:
 
 def _missing_on(devserver: DevServer, dbname: str, user: str) -> str | None:
     """What a URL for *user* on *dbname* still waits for, on a running server."""
+    import psycopg
+
     if not devserver.status().running:
         return "the server is not running; 'yeko-sql server start' starts it"
     with psycopg.connect(devserver.url(), autocommit=True) as conn:

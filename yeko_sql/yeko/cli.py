@@ -2,7 +2,8 @@
 
 They reach the ``yeko-sql`` command through the ``yeko_sql.commands`` entry
 point group (pyproject.toml), as any app's commands can: the toolkit's CLI
-never imports Yeko.
+never imports Yeko. What they run is imported when they run, since the CLI
+loads this module for every ``yeko-sql`` call, ``--help`` included.
 """
 
 from __future__ import annotations
@@ -13,17 +14,15 @@ import sys
 
 from yeko_sql.cli import Command, opt, url_of
 from yeko_sql.cli._options import URL
-from yeko_sql.ops.devserver import DevServer
-from yeko_sql.ops.migrate import apply_migrations
-from yeko_sql.ops.serverurl import database_beside
-from yeko_sql.yeko.demo import run_demo
-from yeko_sql.yeko.resources import migrations_dir
-from yeko_sql.yeko.seed.run import seed_database
 
 __all__ = ["COMMANDS", "commands"]
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from yeko_sql.ops.devserver import DevServer
+    from yeko_sql.ops.serverurl import database_beside
+    from yeko_sql.yeko.demo import run_demo
+
     explicit = args.database_url or os.environ.get("DATABASE_URL")
     if explicit:
         url = database_beside(explicit, "yeko_demo")
@@ -33,6 +32,10 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _seed(args: argparse.Namespace) -> int:
+    from yeko_sql.ops.migrate import apply_migrations
+    from yeko_sql.yeko.resources import migrations_dir
+    from yeko_sql.yeko.seed.run import seed_database
+
     url = url_of(args)
     apply_migrations(url, source=migrations_dir())
     report = seed_database(url, size=args.size, seed=args.seed, reset=args.reset)
