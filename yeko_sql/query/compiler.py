@@ -8,6 +8,7 @@ calls bind ``params`` as server-side parameters.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from typing import Generic, TypeVar, overload
 from yeko_sql.errors import PlaceholderError
 from yeko_sql.query._lexer import Placeholder, find_placeholders
 from yeko_sql.query.kinds import Kind
+from yeko_sql.query.optional import Template, find_blocks, masked
 from yeko_sql.query.parser import QuerySpec
 from yeko_sql.query.sorting import SORT_PARAM, parse_sort_header
 
@@ -64,6 +66,31 @@ class Query(Generic[R_co]):
     # None for the application role.
     role: str | None = None
     header_lines: Mapping[str, int] = field(default_factory=dict)  # key -> file line
+    # ``[[ … ]]`` optional blocks (``yeko_sql.query.optional``); ``compiled``
+    # and ``params`` are then the statement that keeps every block.
+    template: Template | None = None
+
+    @property
+    def optional(self) -> tuple[str, ...]:
+        """Its ``[[ … ]]`` blocks' parameters: a call may omit them or pass None."""
+        return self.template.optional if self.template is not None else ()
+
+    def combinations(self) -> list[tuple[frozenset[str], Query[R_co]]]:
+        """Each statement its optional blocks make, as a query of its own.
+
+        One per distinct set of kept blocks, each with the optional parameters
+        that keep exactly those blocks: every block first, none last. A query
+        without blocks is its only combination.
+        """
+        if self.template is None:
+            return [(frozenset(), self)]
+        out = []
+        for given in self.template.combinations():
+            compiled, params = self.template.render(given)
+            out.append(
+                (given, dataclasses.replace(self, compiled=compiled, params=params))
+            )
+        return out
 
     @property
     def call_params(self) -> tuple[str, ...]:
@@ -128,9 +155,22 @@ def compile_query(
             (and ``offset``).
         QueryFileError: the lexer refused the body.
     """
-    found = find_placeholders(spec.body, path=spec.path, line=spec.body_line)
+    blocks = (
+        find_blocks(spec.body, path=spec.path, line=spec.body_line)
+        if "[[" in spec.body
+        else []
+    )
+    text = masked(spec.body, blocks) if blocks else spec.body
+    found = find_placeholders(text, path=spec.path, line=spec.body_line)
     named = [p for p in found if p.number is None]
     positional = [p for p in found if p.number is not None]
+    if blocks and positional:
+        raise PlaceholderError(
+            spec.path,
+            positional[0].line,
+            f"query {spec.name!r} has optional blocks and '$1' placeholders",
+            "use :name placeholders: blocks include or leave out named parameters",
+        )
     if named and positional:
         later = max(named[0], positional[0], key=lambda p: p.start)
         raise PlaceholderError(
@@ -158,10 +198,19 @@ def compile_query(
             f"end it with {_REQUIRED_SQL[spec.kind]}",
         )
     tag = f"/* yeko:{spec.namespace}.{spec.name} */ "
-    compiled = {
-        variant: tag + _fill_sort(body, order_by)
-        for variant, order_by in variants.items()
-    }
+    template = None
+    if blocks:
+        template = Template.build(
+            spec.body, named, blocks, variants, tag=tag, name=spec.name, path=spec.path
+        )
+        every = frozenset(template.optional)
+        body = template.render(every)[0].removeprefix(tag)
+        compiled = {variant: template.render(every, variant)[0] for variant in variants}
+    else:
+        compiled = {
+            variant: tag + _fill_sort(body, order_by)
+            for variant, order_by in variants.items()
+        }
     return Query(
         namespace=spec.namespace,
         name=spec.name,
@@ -179,6 +228,7 @@ def compile_query(
         variants=MappingProxyType(compiled) if compiled else _NO_VARIANTS,
         role=spec.headers.get("role"),
         header_lines=spec.header_lines,
+        template=template,
     )
 
 

@@ -9,6 +9,7 @@ whole call as one generator of libpq steps (``statements.execute``), which
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,8 +20,9 @@ from psycopg.pq import ExecStatus
 from psycopg.pq.abc import PGresult
 
 from yeko_sql.errors import NoRowError, ParameterError, RowDecodeError, TooManyRowsError
-from yeko_sql.query.compiler import Query
+from yeko_sql.query.compiler import PAGE_ARGS, Query
 from yeko_sql.query.kinds import Kind
+from yeko_sql.query.optional import Template
 from yeko_sql.query.parser import parse_duration
 from yeko_sql.query.sorting import SORT_PARAM
 from yeko_sql.runtime._libpq import AnyConnection, execute
@@ -75,8 +77,11 @@ class Runner:
     """One query, ready to run: compiled SQL, parameter order, row factory."""
 
     __slots__ = (
+        "_picked",
         "call_params",
+        "chooses",
         "kind",
+        "optional",
         "params",
         "qualname",
         "query",
@@ -101,6 +106,10 @@ class Runner:
         )
         self.call_params = query.call_params
         self.variants = query.variants
+        self.optional = query.optional
+        # A sort variant or an optional block: each call picks its statement.
+        self.chooses = bool(self.variants or self.optional)
+        self._picked: dict[tuple[str | None, frozenset[int]], Runner] = {}
         timeout = query.headers.get("timeout")
         self.timeout_ms = (
             None
@@ -110,26 +119,64 @@ class Runner:
 
     # -- binding (pure) ------------------------------------------------------
 
-    def choose(self, kwargs: Mapping[str, object]) -> tuple[str, Mapping[str, object]]:
-        """Pick the SQL of the sort variant named by ``sort`` (default: the first).
+    def pick(self, kwargs: Mapping[str, object]) -> tuple[Runner, dict[str, object]]:
+        """The runner of the statement *kwargs* ask for, and what it binds.
+
+        ``sort`` names a sort variant (default: the first); an optional
+        parameter that is missing or None leaves its ``[[ … ]]`` block out and
+        is not bound. Each statement's runner is made once, on first use.
 
         Raises:
             ParameterError: ``sort`` names no declared variant.
         """
-        if not self.variants:
-            return self.sql, kwargs
         rest = dict(kwargs)
-        choice = rest.pop(SORT_PARAM, None)
-        if choice is None:
-            return self.sql, rest
-        sql = self.variants.get(choice) if isinstance(choice, str) else None
-        if sql is None:
+        sort = rest.pop(SORT_PARAM, None) if self.variants else None
+        if sort is not None and (
+            not isinstance(sort, str) or sort not in self.variants
+        ):
             raise ParameterError(
                 self.qualname,
-                f"unknown sort {choice!r}",
+                f"unknown sort {sort!r}",
                 f"sort is one of {', '.join(map(repr, self.variants))}",
             )
-        return sql, rest
+        kept: frozenset[int] = frozenset()
+        if (template := self.query.template) is not None:
+            for name in self.optional:
+                if name in rest and rest[name] is None:
+                    del rest[name]
+            given = frozenset(name for name in self.optional if name in rest)
+            kept = template.included(given)
+            if unused := given - template.kept_params(kept):
+                raise self._partial_block(template, sorted(unused)[0], given)
+        runner = self._picked.get((sort, kept))
+        if runner is None:
+            runner = self._picked[sort, kept] = self._variant(sort, rest)
+        return runner, rest
+
+    def _partial_block(
+        self, template: Template, name: str, given: frozenset[str]
+    ) -> ParameterError:
+        """A given optional parameter whose block misses another parameter."""
+        block = next(b for b in template.blocks if name in b.params)
+        missing = ", ".join(repr(p) for p in sorted(block.params - given))
+        return ParameterError(
+            self.qualname,
+            f"{name!r} is given but its optional block also needs {missing}",
+            f"pass {missing} too, or leave {name!r} out (the block at "
+            f"{self.query.path}:{block.line} takes all or none)",
+        )
+
+    def _variant(self, sort: str | None, rest: Mapping[str, object]) -> Runner:
+        """A runner of one statement: this query's, with its own SQL and order."""
+        runner = copy.copy(self)
+        runner.chooses, runner._picked = False, {}
+        template = self.query.template
+        if template is not None:
+            given = frozenset(n for n in self.optional if n in rest)
+            runner.sql, runner.params = template.render(given, sort)
+        elif sort is not None:
+            runner.sql = self.variants[sort]
+        return runner
 
     def bind(self, kwargs: Mapping[str, object]) -> list[object]:
         """Order *kwargs* as ``$1..$n``; fail before sending on a missing or extra one.
@@ -149,7 +196,12 @@ class Runner:
         takes = (
             f"it takes {', '.join(expected)}" if expected else "it takes no parameters"
         )
-        missing = [p for p in expected if p not in kwargs]
+        defaults = {*self.optional}  # what a call may leave out
+        if self.variants:
+            defaults.add(SORT_PARAM)
+        if self.kind is Kind.PAGE:
+            defaults.update(PAGE_ARGS)
+        missing = [p for p in expected if p not in kwargs and p not in defaults]
         extra = [k for k in kwargs if k not in expected]
         problems = [
             f"{label} parameter{'s' if len(names) > 1 else ''} "
@@ -157,6 +209,8 @@ class Runner:
             for label, names in (("missing", missing), ("unexpected", extra))
             if names
         ]
+        if self.optional:
+            takes += f" (optional: {', '.join(self.optional)})"
         if self.kind is Kind.PAGE and {"limit", "offset"} & set(extra):
             takes += "; pass page and page_size, not limit and offset"
         return ParameterError(self.qualname, ", ".join(problems), takes)
@@ -243,15 +297,15 @@ class Runner:
 
     def call(self, conn: AnyConnection, kwargs: Mapping[str, object]) -> PQGen[Any]:
         """The whole call as libpq steps: bind, execute, shape (see ``statements``)."""
-        sql = self.sql
+        runner = self
         try:
-            if self.variants:
-                sql, kwargs = self.choose(kwargs)
-            if self.timeout_ms is not None:
-                return (yield from self._timed(conn, sql, kwargs))
-            return (yield from self._call(conn, sql, kwargs))
+            if self.chooses:
+                runner, kwargs = self.pick(kwargs)
+            if runner.timeout_ms is not None:
+                return (yield from runner._timed(conn, runner.sql, kwargs))
+            return (yield from runner._call(conn, runner.sql, kwargs))
         except (psycopg.Error, UnicodeEncodeError) as exc:
-            add_note(exc, self.query, sql)
+            add_note(exc, self.query, runner.sql)
             raise
 
     def _timed(
@@ -351,5 +405,7 @@ class Runner:
         Raises:
             ParameterError: a parameter is missing, unexpected, or an unknown sort.
         """
-        sql, kwargs = self.choose(kwargs)
-        return sql, self.bind(kwargs)
+        if not self.chooses:
+            return self.sql, self.bind(kwargs)
+        runner, rest = self.pick(kwargs)
+        return runner.sql, runner.bind(rest)
