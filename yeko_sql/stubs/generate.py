@@ -175,7 +175,12 @@ def _method(
             annotation = _annotation(
                 info.type_oid, info.python_type, enums, imports, param=True
             )
-            params.append(f"{name}: {_param_type(annotation, how)}")
+            if name in query.optional:  # a [[ … ]] block: left out when None
+                params.append(
+                    f"{name}: {_param_type(annotation, {*how, 'value'})} = None"
+                )
+            else:
+                params.append(f"{name}: {_param_type(annotation, how)}")
             if name == "self":
                 receiver = "self_, /"
     return MethodStub(

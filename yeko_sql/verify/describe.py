@@ -156,7 +156,12 @@ def describe_connection(
             "describe needs an autocommit connection; open it with autocommit=True"
         )
     catalog = catalog or load_catalog(conn)
-    raw = [_prepare(conn, query, number) for number, query in enumerate(queries)]
+    # One statement per combination of optional blocks, every block kept first.
+    groups = [
+        [(given, _prepare(conn, each, number)) for given, each in query.combinations()]
+        for number, query in enumerate(queries)
+    ]
+    raw = [r for group in groups for _, r in group]
     wanted = {(oid, -1) for r in raw for oid in r.param_oids}
     wanted |= {(f[1], f[2]) for r in raw for f in r.fields}
     names = type_names(conn, wanted)
@@ -164,8 +169,50 @@ def describe_connection(
     version = conn.info.parameter_status("server_version") or ""
     return DescribeReport(
         server_version=version,
-        queries=tuple(_build(r, catalog, names, views) for r in raw),
+        queries=tuple(
+            _combined([(g, _build(r, catalog, names, views)) for g, r in group])
+            for group in groups
+        ),
     )
+
+
+def _combined(
+    described: list[tuple[frozenset[str], QueryDescription]],
+) -> QueryDescription:
+    """One description of every statement a query's optional blocks make.
+
+    The first (every block kept) gives the parameters; a column is nullable
+    when it is in any statement, and an error in any statement is the query's.
+    """
+    (_, first), *others = described
+    for given, other in others:
+        when = (
+            f"with only {', '.join(sorted(given))} given"
+            if given
+            else ("with no optional parameter given")
+        )
+        if other.error is not None:
+            error = msgspec.structs.replace(
+                other.error, message=f"{other.error.message} ({when})"
+            )
+            return msgspec.structs.replace(first, error=error)
+        if [c.name for c in other.columns] != [c.name for c in first.columns]:
+            error = DescribeError(
+                path=first.path,
+                line=first.line,
+                sqlstate="",
+                message=f"the optional blocks change the result columns ({when})",
+                hint="keep [[ … ]] blocks out of the select list",
+            )
+            return msgspec.structs.replace(first, error=error)
+        columns = tuple(
+            msgspec.structs.replace(c, nullable=True, why=f"{o.why} ({when})")
+            if o.nullable and not c.nullable
+            else c
+            for c, o in zip(first.columns, other.columns, strict=True)
+        )
+        first = msgspec.structs.replace(first, columns=columns)
+    return first
 
 
 class _Raw:
