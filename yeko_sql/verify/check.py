@@ -187,18 +187,33 @@ def _check_one(
         for e in compare(query, described, enums=enums)
     ]
     problems += check_params(query, described)
-    problems += [
-        Problem(
-            path=query.path,
-            line=v.line,
-            query=query.qualname,
-            check="rule",
-            rule=v.rule,
-            message=v.message(),
-        )
-        for v in lint(query, parse_query(query), catalog)
-    ]
+    seen: set[tuple[str, int, str]] = set()
+    for given, statement in query.combinations():  # each optional-block statement
+        for v in lint(statement, parse_query(statement), catalog):
+            if (v.rule, v.line, v.message()) in seen:
+                continue
+            seen.add((v.rule, v.line, v.message()))
+            when = _when(query, given)
+            problems.append(
+                Problem(
+                    path=query.path,
+                    line=v.line,
+                    query=query.qualname,
+                    check="rule",
+                    rule=v.rule,
+                    message=f"{v.message()}{when}",
+                )
+            )
     return problems
+
+
+def _when(query: Query[object], given: frozenset[str]) -> str:
+    """Which statement of a query with optional blocks a problem is in."""
+    if not query.optional or given == frozenset(query.optional):
+        return ""
+    if not given:
+        return " (when no optional parameter is given)"
+    return f" (when only {', '.join(sorted(given))} of the optional ones are given)"
 
 
 def _why(described: QueryDescription, column: str) -> str:
