@@ -45,6 +45,7 @@ __all__ = [
     "BIG_TABLE_ROWS",
     "PlanReport",
     "PlanVerdict",
+    "combination_label",
     "explain_query",
     "format_plan_table",
     "guard_queries",
@@ -385,7 +386,8 @@ def guard_queries(
     """Explain every budgeted query of *registry* on the database at *url*.
 
     With *generic* (the default), each query with parameters is judged on its
-    generic plan too.
+    generic plan too. A query with ``[[ … ]]`` blocks is judged once per
+    statement they make (``combination_label`` names each).
     """
     reports = []
     with psycopg.connect(url, autocommit=True) as conn:
@@ -395,10 +397,28 @@ def guard_queries(
             ):
                 continue
             params = sample_params(conn, registry, query)
-            reports.append(
-                explain_query(conn, query, params, runs=runs, generic=generic)
-            )
+            for given, statement in query.combinations():
+                report = explain_query(
+                    conn, statement, params, runs=runs, generic=generic
+                )
+                reports.append(
+                    msgspec.structs.replace(
+                        report, query=combination_label(query, given)
+                    )
+                )
     return reports
+
+
+def combination_label(query: Query[Any], given: frozenset[str]) -> str:
+    """A query's name in the guardrails, with the optional parameters given.
+
+    ``students.list_students`` for every block kept (or no blocks),
+    ``students.list_students[status]`` for only *status* given,
+    ``students.list_students[none]`` for none.
+    """
+    if not query.optional or given == frozenset(query.optional):
+        return query.qualname
+    return f"{query.qualname}[{','.join(sorted(given)) or 'none'}]"
 
 
 def stale_plans(reports: list[PlanReport], plans_dir: Path) -> list[str]:
