@@ -60,7 +60,7 @@ CROSS JOIN LATERAL (
 ) AS e
 WHERE c.school_id = :school_id
   AND c.school_year_id = :school_year_id
-  AND (:status::text IS NULL OR c.status = :status)
+  [[ AND c.status = :status ]]
 ORDER BY g.sort_order, c.name, c.id;
 
 -- name: lookup_classes :many

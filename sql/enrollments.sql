@@ -164,7 +164,7 @@ FROM enrollments AS e
 JOIN students AS s ON s.school_id = e.school_id AND s.id = e.student_id
 WHERE e.class_id = :class_id
   AND s.school_id = :school_id
-  AND (:status::text IS NULL OR e.status = :status)
+  [[ AND e.status = :status ]]
 ORDER BY s.full_name, e.id
 LIMIT :limit OFFSET :offset;
 
@@ -190,7 +190,7 @@ SELECT count(*)
 FROM enrollments
 WHERE school_id = :school_id
   AND school_year_id = :school_year_id
-  AND (:status::text IS NULL OR status = :status);
+  [[ AND status = :status ]];
 
 -- name: list_school_year_enrollments :keyset
 -- returns: EnrollmentListing
@@ -208,7 +208,7 @@ JOIN students AS s ON s.school_id = e.school_id AND s.id = e.student_id
 JOIN classes AS c ON c.school_id = e.school_id AND c.id = e.class_id
 WHERE e.school_id = :school_id
   AND e.school_year_id = :school_year_id
-  AND (:status::text IS NULL OR e.status = :status)
+  [[ AND e.status = :status ]]
   AND (e.enrolled_at, e.id) > (
       coalesce(:after_enrolled_at::timestamptz, '-infinity'),
       coalesce(:after_id::text, '')

@@ -69,7 +69,7 @@ FROM fee_structures AS f
 JOIN grades AS g ON g.id = f.grade_id
 WHERE f.school_id = :school_id
   AND f.school_year_id = :school_year_id
-  AND (:grade_id::text IS NULL OR f.grade_id = :grade_id)
+  [[ AND f.grade_id = :grade_id ]]
 ORDER BY g.sort_order, f.name, f.id;
 
 -- name: lookup_fee_structures :many

@@ -72,12 +72,11 @@ SELECT id, matricule, full_name, gender, birth_date, status,
        count(*) OVER () AS total_count
 FROM students
 WHERE school_id = :school_id
-  AND (:status::text IS NULL OR status = :status)
-  AND (
-      :search::text IS NULL
-      OR starts_with(lower(full_name), lower(:search))
+  [[ AND status = :status ]]
+  [[ AND (
+      starts_with(lower(full_name), lower(:search))
       OR matricule = :search
-  )
+  ) ]]
 ORDER BY :sort
 LIMIT :limit OFFSET :offset;
 

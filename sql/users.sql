@@ -73,16 +73,15 @@ SELECT u.id AS user_id, u.email, u.full_name, u.phone, u.status, us.role,
 FROM user_schools AS us
 JOIN users AS u ON u.id = us.user_id
 WHERE us.school_id = :school_id
-  AND (:role::text IS NULL OR us.role = :role)
-  AND (
-      :search::text IS NULL
-      OR u.full_name ILIKE '%' || replace(
+  [[ AND us.role = :role ]]
+  [[ AND (
+      u.full_name ILIKE '%' || replace(
           replace(replace(:search, '\', '\\'), '%', '\%'), '_', '\_'
       ) || '%' ESCAPE '\'
       OR u.email ILIKE '%' || replace(
           replace(replace(:search, '\', '\\'), '%', '\%'), '_', '\_'
       ) || '%' ESCAPE '\'
-  )
+  ) ]]
 ORDER BY u.full_name, u.id
 LIMIT :limit OFFSET :offset;
 
