@@ -350,7 +350,7 @@ class ClassesQueries:
     def get_class(self, *, id: str, school_id: str) -> SchoolClass:
         """One class of a school."""
     def list_school_classes(
-        self, *, school_id: str, school_year_id: str, status: str | None
+        self, *, school_id: str, school_year_id: str, status: str | None = None
     ) -> list[ClassOverview]:
         """The classes of a school year by grade and name, with grade and series
         names and how many students are confirmed in each; :status (None: all)
@@ -424,7 +424,7 @@ class AsyncClassesQueries:
     async def get_class(self, *, id: str, school_id: str) -> SchoolClass:
         """One class of a school."""
     async def list_school_classes(
-        self, *, school_id: str, school_year_id: str, status: str | None
+        self, *, school_id: str, school_year_id: str, status: str | None = None
     ) -> list[ClassOverview]:
         """The classes of a school year by grade and name, with grade and series
         names and how many students are confirmed in each; :status (None: all)
@@ -583,7 +583,7 @@ class EnrollmentsQueries:
         class).
         """
     def count_school_year_enrollments(
-        self, *, school_id: str, school_year_id: str, status: str | None
+        self, *, school_id: str, school_year_id: str, status: str | None = None
     ) -> int:
         """How many enrollments of one status (None: all) a school year has; the
         total for list_school_year_enrollments.
@@ -637,7 +637,7 @@ class EnrollmentsQueries:
         *,
         class_id: str,
         school_id: str,
-        status: str | None,
+        status: str | None = None,
         page: int = 1,
         page_size: int = 20,
     ) -> Page[ClassEnrollment]:
@@ -659,7 +659,7 @@ class EnrollmentsQueries:
         *,
         school_id: str,
         school_year_id: str,
-        status: str | None,
+        status: str | None = None,
         after_enrolled_at: datetime | None,
         after_id: str | None,
         limit: int,
@@ -721,7 +721,7 @@ class AsyncEnrollmentsQueries:
         class).
         """
     async def count_school_year_enrollments(
-        self, *, school_id: str, school_year_id: str, status: str | None
+        self, *, school_id: str, school_year_id: str, status: str | None = None
     ) -> int:
         """How many enrollments of one status (None: all) a school year has; the
         total for list_school_year_enrollments.
@@ -775,7 +775,7 @@ class AsyncEnrollmentsQueries:
         *,
         class_id: str,
         school_id: str,
-        status: str | None,
+        status: str | None = None,
         page: int = 1,
         page_size: int = 20,
     ) -> Page[ClassEnrollment]:
@@ -797,7 +797,7 @@ class AsyncEnrollmentsQueries:
         *,
         school_id: str,
         school_year_id: str,
-        status: str | None,
+        status: str | None = None,
         after_enrolled_at: datetime | None,
         after_id: str | None,
         limit: int,
@@ -871,7 +871,7 @@ class FeesQueries:
         confirmed class (0 without one). NoRowError for an unknown student.
         """
     def list_fee_structures(
-        self, *, school_id: str, school_year_id: str, grade_id: str | None
+        self, *, school_id: str, school_year_id: str, grade_id: str | None = None
     ) -> list[FeeStructureLine]:
         """A school year's fee schedule, grade by grade, for one grade (None: all)."""
     def lookup_fee_structures(
@@ -928,7 +928,7 @@ class AsyncFeesQueries:
         confirmed class (0 without one). NoRowError for an unknown student.
         """
     async def list_fee_structures(
-        self, *, school_id: str, school_year_id: str, grade_id: str | None
+        self, *, school_id: str, school_year_id: str, grade_id: str | None = None
     ) -> list[FeeStructureLine]:
         """A school year's fee schedule, grade by grade, for one grade (None: all)."""
     async def lookup_fee_structures(
@@ -2105,8 +2105,8 @@ class StudentsQueries:
         self,
         *,
         school_id: str,
-        status: str | None,
-        search: str | None,
+        status: str | None = None,
+        search: str | None = None,
         page: int = 1,
         page_size: int = 20,
         sort: Literal["name", "newest", "matricule"] = "name",
@@ -2186,8 +2186,8 @@ class AsyncStudentsQueries:
         self,
         *,
         school_id: str,
-        status: str | None,
-        search: str | None,
+        status: str | None = None,
+        search: str | None = None,
         page: int = 1,
         page_size: int = 20,
         sort: Literal["name", "newest", "matricule"] = "name",
@@ -2263,8 +2263,8 @@ class UsersQueries:
         self,
         *,
         school_id: str,
-        role: str | None,
-        search: str | None,
+        role: str | None = None,
+        search: str | None = None,
         page: int = 1,
         page_size: int = 20,
     ) -> Page[SchoolMember]:
@@ -2333,8 +2333,8 @@ class AsyncUsersQueries:
         self,
         *,
         school_id: str,
-        role: str | None,
-        search: str | None,
+        role: str | None = None,
+        search: str | None = None,
         page: int = 1,
         page_size: int = 20,
     ) -> Page[SchoolMember]:
