@@ -10,7 +10,7 @@ from tests.steps import class_students, enroll_all, pay
 from yeko_sql.bulk.copy import columns_of
 from yeko_sql.ids import new_id
 from yeko_sql.query.registry import Registry
-from yeko_sql.verify.plans import SAMPLES, guard_queries
+from yeko_sql.verify.plans import SAMPLES, combination_label, guard_queries
 from yeko_sql.yeko.domain.marks import MarkInsert
 from yeko_sql.yeko.domain.payments import PaymentInsert
 from yeko_sql.yeko.domain.programs import ProgramTemplateInsert
@@ -106,12 +106,15 @@ def test_guardrails_explain_every_budgeted_query_on_a_small_world(
     # tables are tiny, so only that every budgeted query runs with its samples.
     reports = guard_queries(database_url, bundled_queries, runs=1)
     budgeted = {
-        q.qualname
+        combination_label(q, given)
         for q in bundled_queries
         if "budget" in q.headers and q.namespace != SAMPLES
+        for given, _ in q.combinations()
     }
     assert {r.query for r in reports} == budgeted
     assert len(budgeted) > 70
+    # Each statement of an optional block is judged: all blocks, some, none.
+    assert {"students.list_students", "students.list_students[none]"} <= budgeted
     assert all(r.shape.strip() for r in reports)
 
 
