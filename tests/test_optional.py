@@ -12,6 +12,8 @@ from yeko_sql.errors import ParameterError, PlaceholderError
 from yeko_sql.query.compiler import Query, compile_query
 from yeko_sql.query.loader import load_queries
 from yeko_sql.query.parser import parse_file
+from yeko_sql.verify.check import check_connection
+from yeko_sql.verify.describe import describe_connection
 
 PUPILS = """
 -- name: list_pupils :many
@@ -212,3 +214,44 @@ def test_array_brackets_are_sql_not_blocks() -> None:
     )
     assert inner.optional == ("x",)
     assert "ARRAY[[1, 2]] AND x[y[1]] = $2" in inner.compiled
+
+
+def test_check_lints_every_statement_so_a_tenant_filter_in_a_block_is_caught(
+    sql_dir: SqlDir, pg: psycopg.Connection
+) -> None:
+    sql_dir.write(
+        "classes.sql",
+        """
+        -- name: list_classes :many
+        SELECT id FROM classes
+        WHERE true
+          [[ AND school_id = :school_id ]];
+        """,
+    )
+    report = check_connection(load_queries(sql_dir.path), pg, tenant_column="school_id")
+    [problem] = report.problems
+    assert problem.rule == "tenant"
+    assert problem.message.endswith("(when no optional parameter is given)")
+
+
+def test_describe_calls_a_column_nullable_when_any_statement_makes_it_so(
+    sql_dir: SqlDir, pg: psycopg.Connection
+) -> None:
+    sql_dir.write(
+        "classes.sql",
+        """
+        -- name: list_classes :many
+        SELECT c.id, se.code AS series_code
+        FROM classes AS c
+        LEFT JOIN series AS se ON se.id = c.series_id
+        WHERE c.school_id = :school_id
+          [[ AND se.code = :series_code ]];
+        """,
+    )
+    [query] = load_queries(sql_dir.path)
+    described = describe_connection([query], pg).queries[0]
+    assert described.error is None
+    code = described.columns[1]
+    assert code.nullable
+    assert "with no optional parameter given" in code.why
+    assert [p.name for p in described.params] == ["school_id", "series_code"]
