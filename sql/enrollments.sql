@@ -157,6 +157,9 @@ ON CONFLICT (id) DO NOTHING;
 -- Served by enrollments_class_id_status_idx (ANDed with a per-school index, since
 -- the join along the tenant key names the enrollment's school), then
 -- students_id_school_id_key.
+-- The status filter stays "IS NULL OR" on purpose: as a [[ ]] block, the statement
+-- without it gets a generic plan that walks the school's students by name (18 ms at
+-- scale, over budget); this one keeps the class index for both cases.
 SELECT e.id, e.student_id, s.matricule, s.full_name, e.status, e.enrolled_at,
        e.confirmed_at,
        count(*) OVER () AS total_count
@@ -164,7 +167,7 @@ FROM enrollments AS e
 JOIN students AS s ON s.school_id = e.school_id AND s.id = e.student_id
 WHERE e.class_id = :class_id
   AND s.school_id = :school_id
-  [[ AND e.status = :status ]]
+  AND (:status::text IS NULL OR e.status = :status)
 ORDER BY s.full_name, e.id
 LIMIT :limit OFFSET :offset;
 

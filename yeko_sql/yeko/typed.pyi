@@ -637,7 +637,7 @@ class EnrollmentsQueries:
         *,
         class_id: str,
         school_id: str,
-        status: str | None = None,
+        status: str | None,
         page: int = 1,
         page_size: int = 20,
     ) -> Page[ClassEnrollment]:
@@ -775,7 +775,7 @@ class AsyncEnrollmentsQueries:
         *,
         class_id: str,
         school_id: str,
-        status: str | None = None,
+        status: str | None,
         page: int = 1,
         page_size: int = 20,
     ) -> Page[ClassEnrollment]:
