@@ -27,6 +27,7 @@ from benchmarks.paging import paging_group
 from benchmarks.peers import Bench
 from benchmarks.reads import fetch_group, lookup_groups, throughput_group
 from benchmarks.report import Target, chart, check_targets, environment, markdown
+from benchmarks.startup import startup_group
 from benchmarks.writes import bulk_insert_group, update_group, upsert_group
 from yeko_sql.ops.devserver import DevServer
 
@@ -76,6 +77,13 @@ def targets(sizes: Sizes) -> list[Target]:
             case="yeko-sql AsyncDatabase :one through the pool",
             against="asyncpg prepared fetchrow, held connection (floor)",
             limit=1.2,
+        ),
+        Target(
+            what="yeko-sql --help starts faster than Python importing psycopg",
+            group="startup",
+            case="yeko-sql --help",
+            against="python -c 'import psycopg'",
+            limit=1.0,  # issue 16: --help in at most 0.15 s
         ),
         Target(
             what=f"bulk insert {sizes.bulk:,}: copy_structs vs binary COPY",
@@ -163,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
             bulk_insert_group(b, sizes),
             upsert_group(b, sizes),
             update_group(b, sizes),
+            startup_group(),
             *memory_groups(
                 url,
                 fetch_rows=max(sizes.fetch),

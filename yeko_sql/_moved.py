@@ -8,14 +8,19 @@ lists every move. Names exported by ``yeko_sql`` itself never moved.
 from __future__ import annotations
 
 import importlib
-import importlib.abc
 import importlib.machinery
 import sys
 import warnings
 from collections.abc import Sequence
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 __all__ = ["MOVED", "install"]
+
+if TYPE_CHECKING:
+    from importlib.abc import Loader as _Loader
+else:  # importlib.abc costs 18 ms of every start (it imports importlib.resources)
+    _Loader = object
 
 MOVED = {
     "adapters": "yeko_sql.runtime.adapters",
@@ -70,7 +75,7 @@ MOVED = {
 """Old ``yeko_sql.<name>`` -> its module now."""
 
 
-class _Alias(importlib.abc.Loader):
+class _Alias(_Loader):
     def __init__(self, new: str) -> None:
         self.new = new
 
@@ -87,7 +92,7 @@ class _Alias(importlib.abc.Loader):
         """The new module ran when it was imported; nothing is left to run."""
 
 
-class _Finder(importlib.abc.MetaPathFinder):
+class _Finder:  # a meta path finder (importlib.abc.MetaPathFinder)
     def find_spec(
         self,
         fullname: str,
