@@ -42,6 +42,13 @@ FROM students
 WHERE school_id = :school_id
 ORDER BY :sort
 LIMIT :limit;
+
+-- name: count_students :scalar
+-- Students of a school, of one status when given.
+SELECT count(*)
+FROM students
+WHERE school_id = :school_id
+  [[ AND status = :status ]];
 """
 
 
@@ -86,6 +93,19 @@ def test_a_sort_query_runs_its_default_or_the_chosen_variant(bench: Registry) ->
     assert "ORDER BY created_at DESC, id DESC\n" in newest.text
     with pytest.raises(YekoSqlError, match="sort 'x; DROP' is not one of"):
         build_script([query], {"school_id": "s", "limit": 10, "sort": "x; DROP"})
+
+
+def test_an_optional_block_is_in_the_script_only_when_its_value_is_given(
+    bench: Registry,
+) -> None:
+    query = bench["count_students"]
+    without = build_script([query], {"school_id": "s"})
+    assert "status" not in without.text
+    assert "[[" not in without.text
+    assert "WHERE school_id = :school_id\n  ;" in without.text
+    given = build_script([query], {"school_id": "s", "status": "active"})
+    assert "AND status = :status" in given.text
+    assert given.defines == {"school_id": "s", "status": "active"}
 
 
 def test_values_of_every_kind_are_written_the_way_postgresql_reads_them(

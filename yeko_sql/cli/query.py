@@ -28,7 +28,6 @@ from yeko_sql.cli._options import (
 )
 
 if TYPE_CHECKING:
-    from yeko_sql.query.compiler import Query
     from yeko_sql.query.registry import Registry
 
 __all__ = [
@@ -185,7 +184,7 @@ def explain(args: argparse.Namespace) -> int:
         params |= {key: _param_value(value) for key, value in given.items()}
         report = explain_query(
             conn,
-            _statement(query, params),
+            query.statement_for(params),
             params,
             runs=args.runs,
             generic=args.generic,
@@ -198,20 +197,6 @@ def explain(args: argparse.Namespace) -> int:
         print("generic plan:")
         print(report.generic.shape, end="")
     return 0 if report.ok else 1
-
-
-def _statement(query: Query[object], params: dict[str, object]) -> Query[object]:
-    """The statement of *query* a call with *params* runs: ``-p status=null``
-    leaves the optional ``[[ … ]]`` block of ``status`` out."""
-    if query.template is None:
-        return query
-    given = frozenset(name for name in query.optional if params.get(name) is not None)
-    kept = query.template.included(given)
-    return next(
-        statement
-        for each, statement in query.combinations()
-        if query.template.included(each) == kept
-    )
 
 
 def guardrails(args: argparse.Namespace) -> int:

@@ -194,7 +194,8 @@ def build_script(
 
     With *transaction* the queries run inside one ``BEGIN`` … ``END``;
     otherwise each is its own (autocommit) statement, as ``db.<ns>.<q>()``.
-    A query with ``-- sort:`` runs its first variant, or ``values["sort"]``.
+    A query with ``-- sort:`` runs its first variant, or ``values["sort"]``;
+    one with ``[[ … ]]`` blocks keeps those whose parameters *values* gives.
 
     Raises:
         YekoSqlError: a parameter has no value (the message lists them all),
@@ -205,7 +206,8 @@ def build_script(
     defines: dict[str, str] = {}
     commands: list[str] = []
     names: list[str] = []
-    for query in queries:
+    for written in queries:
+        query = written.statement_for(values)  # the [[ … ]] blocks values keep
         params = [p for p in query.params if p != SORT_PARAM or not query.variants]
         if missing := [p for p in params if p not in values]:
             raise YekoSqlError(

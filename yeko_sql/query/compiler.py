@@ -84,13 +84,29 @@ class Query(Generic[R_co]):
         """
         if self.template is None:
             return [(frozenset(), self)]
-        out = []
-        for given in self.template.combinations():
-            compiled, params = self.template.render(given)
-            out.append(
-                (given, dataclasses.replace(self, compiled=compiled, params=params))
-            )
-        return out
+        return [
+            (given, self._statement(given)) for given in self.template.combinations()
+        ]
+
+    def statement_for(self, values: Mapping[str, object]) -> Query[R_co]:
+        """The statement a call with *values* runs, as a query of its own.
+
+        An optional parameter missing from *values*, or None there, leaves its
+        ``[[ … ]]`` block out; ``sql`` is then the body without it.
+        """
+        if self.template is None:
+            return self
+        given = (n for n in self.optional if values.get(n) is not None)
+        kept = self.template.included(frozenset(given))
+        return self._statement(self.template.kept_params(kept))
+
+    def _statement(self, given: frozenset[str]) -> Query[R_co]:
+        if self.template is None:
+            return self
+        compiled, params = self.template.render(given)
+        return dataclasses.replace(
+            self, sql=self.template.source(given), compiled=compiled, params=params
+        )
 
     @property
     def call_params(self) -> tuple[str, ...]:

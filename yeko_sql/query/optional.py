@@ -263,6 +263,12 @@ class Template:
         pieces.append(_drop(self.text, done, len(self.text), dropped))
         return self.tag + "".join(pieces), tuple(numbers)
 
+    def source(self, given: frozenset[str]) -> str:
+        """The body as written, left-out blocks dropped and markers blanked."""
+        keep = self.included(given)
+        dropped = [b for i, b in enumerate(self.blocks) if i not in keep]
+        return _drop(self.text, 0, len(self.text), dropped)
+
     def combinations(self) -> Iterator[frozenset[str]]:
         """The fewest optional parameters that keep each distinct set of blocks.
 
