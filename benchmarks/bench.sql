@@ -49,3 +49,15 @@ JOIN classes AS c ON c.id = e.class_id
 WHERE e.school_id = :school_id
 ORDER BY e.id
 LIMIT :limit OFFSET :offset;
+
+-- name: find_enrollment :opt
+-- returns: Enrollment
+-- One enrollment by id, of one status when given: what an optional filter costs a
+-- call (choosing its statement) next to get_enrollment.
+-- Served by enrollments_pkey.
+SELECT id, school_id, student_id, class_id, school_year_id, status, enrolled_at,
+       confirmed_at, cancelled_at, created_at, updated_at
+FROM enrollments
+WHERE id = :id
+  AND school_id = :school_id
+  [[ AND status = :status ]];

@@ -127,6 +127,7 @@ def lookup_groups(b: Bench, sizes: Sizes) -> list[Group]:
             return found.scalar_one_or_none()
 
     get = b.db.enrollments.get_enrollment
+    find = b.db.bench.find_enrollment
     sync = Group(
         key="lookup",
         title="primary-key lookup, one caller (µs per call)",
@@ -139,6 +140,12 @@ def lookup_groups(b: Bench, sizes: Sizes) -> list[Group]:
             ),
             "yeko-sql :one through the pool": each(
                 lambda key: get(id=key, school_id=S)
+            ),
+            "yeko-sql :opt, a [[ ]] block left out": each(
+                lambda key: find(id=key, school_id=S)
+            ),
+            "yeko-sql :opt, a [[ ]] block kept": each(
+                lambda key: find(id=key, school_id=S, status="confirmed")
             ),
             "psycopg_pool + prepared execute": each(pooled),
             "aiosql (psycopg) ^ → Struct, pooled": each(aiosql_pooled),
