@@ -117,13 +117,18 @@ def run_groups(
                     seconds.setdefault((group.key, name), []).append(took)
     results: dict[str, list[Result]] = {}
     for group in groups:
-        floor = values[group.key, next(iter(group.cases))]
+        first = next(iter(group.cases))
+        floor = values[group.key, first]
         results[group.key] = [
             Result(
                 group=group.key,
                 case=name,
                 median=statistics.median(values[group.key, name]),
-                ratio=paired_ratio(values[group.key, name], floor),
+                # The floor is 1.0 by definition, even when it measured 0 (a
+                # tiny run's memory can stay within pages already mapped).
+                ratio=1.0
+                if name == first
+                else paired_ratio(values[group.key, name], floor),
                 samples=values[group.key, name],
                 seconds=(
                     statistics.median(seconds[group.key, name])
