@@ -125,6 +125,26 @@ def test_show_prints_doc_parameters_returns_and_sql(
     assert "did you mean 'schools.list_schools'" in capsys.readouterr().err
 
 
+def test_show_marks_optional_parameters(
+    sql_dir: SqlDir, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sql_dir.write(
+        "schools.sql",
+        """
+        -- name: count_schools :scalar
+        -- budget: 5ms
+        SELECT count(*) FROM schools
+        WHERE true
+          [[ AND status = :status ]];
+        """,
+    )
+    assert main(["show", "schools.count_schools", str(sql_dir.path)]) == 0
+    out = capsys.readouterr().out
+    assert "parameters: status?" in out
+    assert "optional:   status (None or absent: no filter)" in out
+    assert out.count("budget:") == 1
+
+
 def test_a_load_error_is_one_line_with_file_and_line(
     sql_dir: SqlDir, capsys: pytest.CaptureFixture[str]
 ) -> None:

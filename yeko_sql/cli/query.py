@@ -77,14 +77,20 @@ def show(args: argparse.Namespace) -> int:
     except KeyError as exc:
         print(f"yeko-sql: {exc.args[0]}", file=sys.stderr)
         return 2
-    takes = ", ".join(query.call_params) or "nothing"
+    takes = ", ".join(
+        f"{name}?" if name in query.optional else name for name in query.call_params
+    )
+    takes = takes or "nothing"
     print(f"{query.qualname}  {query.kind.annotation}  ({query.path}:{query.line})")
     if query.doc:
         print("\n".join(f"  {line}" for line in query.doc.splitlines()))
     print(f"parameters: {takes}")
+    if query.optional:
+        print(f"optional:   {', '.join(query.optional)} (None or absent: no filter)")
     print(f"returns:    {query.returns_name or 'a Struct derived from the columns'}")
     for key, value in query.headers.items():
-        print(f"{key + ':':<11} {value}")
+        if key != "returns":  # printed above
+            print(f"{key + ':':<11} {value}")
     print()
     print(query.sql)
     return 0
