@@ -42,8 +42,13 @@ WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
   AND n.nspname NOT LIKE 'pg\\_%'
 """
 _COLUMNS = """
-SELECT a.attrelid::int8, a.attnum, a.attname, a.attnotnull, a.atttypid::int8
+SELECT a.attrelid::int8, a.attnum, a.attname,
+       -- A stored column of a NOT NULL domain never holds NULL (a view's may).
+       a.attnotnull OR (t.typnotnull AND c.relkind IN ('r', 'p')),
+       a.atttypid::int8
 FROM pg_attribute AS a
+JOIN pg_class AS c ON c.oid = a.attrelid
+JOIN pg_type AS t ON t.oid = a.atttypid
 WHERE a.attrelid = ANY(%s::int8[]::oid[])
   AND a.attnum > 0
   AND NOT a.attisdropped

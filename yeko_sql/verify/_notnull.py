@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pglast import ast
-from pglast.enums import A_Expr_Kind, SubLinkType
+from pglast.enums import A_Expr_Kind, NullTestType, SetOperation, SubLinkType
 
 from yeko_sql.verify._tree import Relation, Scope, column_ref, output_names, target_arms
 
@@ -59,7 +59,7 @@ _STRICT = frozenset(  # never NULL when every argument is NOT NULL
     | {"justify_hours", "justify_interval", "isfinite"}
     # sequences, uuid, json, arrays
     | {"nextval", "currval", "lastval", "setval", "uuid_send", "to_json"}
-    | {"to_jsonb", "cardinality"}
+    | {"to_jsonb", "cardinality", "jsonb_typeof", "json_typeof", "jsonb_pretty"}
 )
 # Fields whose EXTRACT/date_part of an infinite value is +-Infinity, not NULL.
 _UNBOUNDED_FIELDS = frozenset(
@@ -86,7 +86,16 @@ _PER_GROUP = frozenset(
 )
 _OPERATORS = frozenset(
     {"+", "-", "*", "/", "%", "^", "||", "=", "<>", "!=", "<", ">", "<=", ">="}
+    | {"?", "?|", "?&", "@>", "<@", "&&"}  # jsonb and array containment
 )
+# Aggregates that collect every row of a group, NULLs included: never NULL per
+# GROUP BY group (a group has a row), whatever their values; NULL over no rows.
+_COLLECTING = frozenset(
+    {"array_agg", "json_agg", "jsonb_agg", "json_object_agg", "jsonb_object_agg"}
+)
+# Window functions whose value is a row's value (see _window_value).
+_LAG_WITH_DEFAULT = 3  # lag(value, offset, default)
+_WINDOW_VALUE = frozenset({"first_value", "last_value", "lag", "lead", "ntile"})
 _PREDICATES = (
     A_Expr_Kind.AEXPR_LIKE,
     A_Expr_Kind.AEXPR_ILIKE,
@@ -102,11 +111,22 @@ _MAX_DEPTH = 8  # CTEs and subqueries followed to resolve a column
 
 
 def not_null_reason(
-    expr: object, scope: Scope, judge: Judge, depth: int = 0
+    expr: object,
+    scope: Scope,
+    judge: Judge,
+    depth: int = 0,
+    assumed: frozenset[tuple[int, str]] = frozenset(),
 ) -> str | None:
-    """Why *expr*, evaluated in *scope*, is never NULL; None when not proven."""
+    """Why *expr*, evaluated in *scope*, is never NULL; None when not proven.
+
+    *assumed* are the (CTE body, column) pairs being proven further up: a
+    recursive CTE's column read again inside its own recursive arm is taken
+    as NOT NULL, so the column is NOT NULL when every arm gives NOT NULL under
+    that assumption (by induction over the iterations: a fixpoint).
+    """
     rule = _RULES.get(type(expr))
-    return rule(_Context(scope, judge, depth), expr) if rule is not None else None
+    context = _Context(scope, judge, depth, assumed)
+    return rule(context, expr) if rule is not None else None
 
 
 def null_reason(expr: object, scope: Scope) -> str | None:
@@ -146,13 +166,20 @@ def null_reason(expr: object, scope: Scope) -> str | None:
 class _Context:
     """What a rule needs to judge the operands of an expression."""
 
-    __slots__ = ("depth", "judge", "scope")
+    __slots__ = ("assumed", "depth", "judge", "scope")
 
-    def __init__(self, scope: Scope, judge: Judge, depth: int) -> None:
+    def __init__(
+        self,
+        scope: Scope,
+        judge: Judge,
+        depth: int,
+        assumed: frozenset[tuple[int, str]] = frozenset(),
+    ) -> None:
         self.scope, self.judge, self.depth = scope, judge, depth
+        self.assumed = assumed
 
     def reason(self, node: object) -> str | None:
-        return not_null_reason(node, self.scope, self.judge, self.depth)
+        return not_null_reason(node, self.scope, self.judge, self.depth, self.assumed)
 
     def every(self, nodes: object) -> bool:
         items = nodes if isinstance(nodes, tuple | list) else (nodes,)
@@ -175,10 +202,42 @@ def _first_not_null(ctx: _Context, node: Any) -> str | None:
 
 
 def _sublink(ctx: _Context, node: Any) -> str | None:
+    kind, query = node.subLinkType, node.subselect
+    if kind == SubLinkType.EXPR_SUBLINK and _ungrouped_count(query):
+        return "a scalar subquery of an ungrouped count() always has its one row"
+    if kind in (SubLinkType.ANY_SUBLINK, SubLinkType.ALL_SUBLINK):
+        # x IN (SELECT y …): NULL only when x or some y is NULL.
+        if node.testexpr is None or not ctx.reason(node.testexpr):
+            return None
+        arms = target_arms(query, ctx.scope.catalog, ctx.scope)
+        inner = [
+            not_null_reason(exprs[0], scope, ctx.judge, ctx.depth + 1)
+            for scope, exprs in arms
+            if exprs
+        ]
+        if arms and len(inner) == len(arms) and all(inner):
+            return "IN/ANY/ALL over a subquery, NOT NULL on both sides"
+        return None
     return {
         SubLinkType.EXISTS_SUBLINK: "EXISTS is never NULL",
         SubLinkType.ARRAY_SUBLINK: "ARRAY(...) is never NULL",
-    }.get(node.subLinkType)
+    }.get(kind)
+
+
+def _ungrouped_count(query: object) -> bool:
+    """``(SELECT count(…) FROM …)``: one row, whatever the rows, never NULL."""
+    if not isinstance(query, ast.SelectStmt) or query.op != SetOperation.SETOP_NONE:
+        return False
+    if query.groupClause or query.havingClause or query.limitCount is not None:
+        return False
+    if query.limitOffset is not None or query.valuesLists:
+        return False
+    [*found] = query.targetList or ()
+    value = getattr(found[0], "val", None) if len(found) == 1 else None
+    if not isinstance(value, ast.FuncCall) or value.over is not None:
+        return False
+    parts = [str(part.sval).lower() for part in value.funcname or ()]
+    return parts in (["count"], ["pg_catalog", "count"])
 
 
 def _always(reason: str) -> Callable[[_Context, Any], str | None]:
@@ -197,7 +256,7 @@ def _case(ctx: _Context, node: Any) -> str | None:
 
 
 def _column(ctx: _Context, node: Any) -> str | None:
-    scope, judge, depth = ctx.scope, ctx.judge, ctx.depth
+    scope, judge = ctx.scope, ctx.judge
     ref = column_ref(node)
     relation = scope.resolve(*ref) if ref else None
     if ref is None or relation is None or judge(relation) or scope.subtotal_null(node):
@@ -207,23 +266,72 @@ def _column(ctx: _Context, node: Any) -> str | None:
         column = relation.table.columns.get(name)
         if column is not None and column.notnull:
             return f"{relation.table.qualname}.{name} is NOT NULL"
+        return _narrowed(scope, relation, name)
+    return _narrowed(scope, relation, name) or _through_subquery(ctx, relation, name)
+
+
+def _through_subquery(ctx: _Context, relation: Relation, name: str) -> str | None:
+    """A CTE's or subquery's column: NOT NULL when every arm gives NOT NULL."""
+    query = relation.subquery
+    if query is None or ctx.depth >= _MAX_DEPTH:
         return None
-    if relation.subquery is None or depth >= _MAX_DEPTH:
-        return None
-    names = list(relation.columns) or output_names(relation.subquery)
+    names = list(relation.columns) or output_names(query)
     if name not in names:
         return None
+    key = (id(query), name)
+    if key in ctx.assumed:  # read again in its own recursive arm
+        return f"{relation.alias}.{name} by induction over the recursive CTE"
     index = names.index(name)
+    assumed = ctx.assumed | {key}
     reasons = [
-        not_null_reason(exprs[index], inner, judge, depth + 1)
+        not_null_reason(exprs[index], inner, ctx.judge, ctx.depth + 1, assumed)
         if index < len(exprs)
         else None
-        for inner, exprs in target_arms(relation.subquery, scope.catalog, scope)
+        for inner, exprs in target_arms(query, ctx.scope.catalog, ctx.scope)
     ]
-    return reasons[0] if reasons and all(reasons) else None
+    if not reasons or not all(reasons):
+        return None
+    if len(reasons) == 1:
+        return reasons[0]
+    return f"every arm of {relation.alias} gives {name} NOT NULL ({reasons[-1]})"
 
 
-def _function(ctx: _Context, call: Any) -> str | None:
+def _narrowed(scope: Scope, relation: Relation, name: str) -> str | None:
+    """Why a column is NOT NULL in every row its level kept, if a filter says so.
+
+    A WHERE term or inner-join ON term that is NULL (so not true) when the
+    column is NULL drops such rows: ``x IS NOT NULL``, ``x = …``, ``x > …``,
+    ``x LIKE …``, ``x IN (…)``, ``x BETWEEN …``, ``x = ANY(…)``, through casts.
+    """
+    owner = scope.owner(relation)
+    for term in owner.filters if owner is not None else ():
+        if _rejects_null(term, owner or scope, relation, name):
+            return (
+                f"{relation.alias}.{name} is NOT NULL in every row the WHERE/ON keeps"
+            )
+    return None
+
+
+def _rejects_null(term: object, scope: Scope, relation: Relation, name: str) -> bool:
+    def reads(node: object) -> bool:
+        while isinstance(node, ast.TypeCast):
+            node = node.arg
+        ref = column_ref(node)
+        return ref is not None and ref[1] == name and scope.resolve(*ref) is relation
+
+    if isinstance(term, ast.NullTest):
+        return term.nulltesttype == NullTestType.IS_NOT_NULL and reads(term.arg)
+    if not isinstance(term, ast.A_Expr):
+        return False
+    operator = str(term.name[-1].sval) if term.name else ""
+    if term.kind in (A_Expr_Kind.AEXPR_OP, A_Expr_Kind.AEXPR_OP_ANY):
+        return operator in _OPERATORS and (reads(term.lexpr) or reads(term.rexpr))
+    if term.kind in (A_Expr_Kind.AEXPR_LIKE, A_Expr_Kind.AEXPR_ILIKE):
+        return reads(term.lexpr) or reads(term.rexpr)
+    return term.kind in _PREDICATES and reads(term.lexpr)
+
+
+def _function(ctx: _Context, call: Any) -> str | None:  # noqa: PLR0911  (a rule each)
     parts = [str(part.sval).lower() for part in call.funcname or ()]
     name = parts[-1] if parts else ""
     origin = _origin(ctx.scope, name, parts[-2] if len(parts) > 1 else None)
@@ -234,6 +342,10 @@ def _function(ctx: _Context, call: Any) -> str | None:
     args = call.args or ()
     if call.over is None and name in _FIRST and args and ctx.reason(args[0]):
         return f"{name}() with a NOT NULL first argument is never NULL"
+    if call.over is not None and name in _WINDOW_VALUE:
+        return _window_value(ctx, call, name)
+    if _collects_a_group(ctx, call, name):
+        return f"{name}() per GROUP BY group collects at least one row"
     if call.agg_filter is not None or not ctx.every(args):
         return None
     reason = None
@@ -248,6 +360,33 @@ def _function(ctx: _Context, call: Any) -> str | None:
     elif name in _STRICT or name in _FIRST or _special(name, args):
         reason = f"{name}() of NOT NULL arguments is never NULL (built-in)"
     return reason
+
+
+def _collects_a_group(ctx: _Context, call: Any, name: str) -> bool:
+    """array_agg and the like, unfiltered, per group of a plain GROUP BY."""
+    return (
+        name in _COLLECTING
+        and call.over is None
+        and call.agg_filter is None
+        and ctx.scope.grouped
+        and ctx.scope.kept_in_all_sets is None  # GROUPING SETS may have ()
+    )
+
+
+def _window_value(ctx: _Context, call: Any, name: str) -> str | None:
+    """first_value/last_value over a frame holding the current row; lag/lead
+    with a NOT NULL default; ntile of a NOT NULL count."""
+    args = call.args or ()
+    if not args or not ctx.every(args):
+        return None
+    if name in ("lag", "lead"):
+        with_default = len(args) == _LAG_WITH_DEFAULT
+        return f"{name}() of a NOT NULL value and default" if with_default else None
+    if name == "ntile":
+        return "ntile() of a NOT NULL bucket count is never NULL"
+    if call.over.frameOptions & _FRAME_NONDEFAULT:
+        return None  # a frame that may exclude the current row may be empty
+    return f"{name}() of a NOT NULL value over a frame holding the current row"
 
 
 def _extension_call(ctx: _Context, call: Any, name: str, extension: str) -> str | None:

@@ -240,6 +240,8 @@ class Scope:
     catalog: Catalog
     relations: list[Relation] = field(default_factory=list)
     ctes: dict[str, ast.Node] = field(default_factory=dict)
+    # A CTE's column names when it lists them: WITH n(i, t) AS (…).
+    cte_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
     parent: Scope | None = None
     grouped: bool = False  # the level has GROUP BY: every group has a row
     # With GROUPING SETS, ROLLUP or CUBE: the columns every grouping keeps;
@@ -249,6 +251,9 @@ class Scope:
     views: Mapping[int, ast.Node] = field(default_factory=dict)
     depth: int = 0  # nested scopes built to name a subquery's columns
     items: list[object] = field(default_factory=list)  # FROM items, in SQL order
+    # The terms every row of this level passed: the WHERE's top-level AND chain
+    # and the ON of each inner join (a NULL there makes the row go).
+    filters: list[object] = field(default_factory=list)
 
     @classmethod
     def of(
@@ -273,6 +278,7 @@ class Scope:
             catalog,
             parent=parent,
             ctes=dict(parent.ctes) if parent else {},
+            cte_columns=dict(parent.cte_columns) if parent else {},
             views=views,
             depth=depth,
         )
@@ -288,6 +294,9 @@ class Scope:
         with_clause = getattr(stmt, "withClause", None)
         for cte in (with_clause.ctes or ()) if with_clause else ():
             scope.ctes[cte.ctename] = cte.ctequery
+            scope.cte_columns[cte.ctename] = tuple(
+                str(name.sval) for name in cte.aliascolnames or ()
+            )
         target = getattr(stmt, "relation", None)
         if isinstance(target, ast.RangeVar):
             scope.add(target, nullable=False)
@@ -295,12 +304,19 @@ class Scope:
         for item in from_items(stmt):
             scope.add(item, nullable=False)
             scope.items.append(item)
+        if isinstance(stmt, ast.UpdateStmt):
+            # RETURNING shows the new values, which the WHERE did not test.
+            scope.filters.clear()
+        else:
+            scope.filters.extend(conjuncts(getattr(stmt, "whereClause", None)))
         return scope
 
     def add(self, item: object, *, nullable: bool) -> None:
         """Add a FROM item and, for a join, both its sides."""
         if isinstance(item, ast.JoinExpr):
             kind = item.jointype
+            if kind == JoinType.JOIN_INNER:
+                self.filters.extend(conjuncts(item.quals))
             self.add(item.larg, nullable=nullable or kind in _NULLS_LEFT)
             self.add(item.rarg, nullable=nullable or kind in _NULLS_RIGHT)
         elif isinstance(item, ast.RangeVar) and item.relname:
@@ -314,6 +330,8 @@ class Scope:
             definition = self.views.get(table.oid) if table is not None else None
             if cte is not None:
                 columns, complete = self._names(cte, item)
+                listed = self.cte_columns.get(item.relname, ())
+                columns = listed + columns[len(listed) :]
                 relation = Relation(
                     alias, subquery=cte, columns=columns, complete=complete
                 )
@@ -424,6 +442,13 @@ class Scope:
         ref = column_ref(expr)
         kept = self.kept_in_all_sets
         return kept is not None and ref is not None and ref[1] not in kept
+
+    def owner(self, relation: Relation) -> Scope | None:
+        """The scope, this one or an outer one, whose FROM has *relation*."""
+        scope: Scope | None = self
+        while scope is not None and not any(r is relation for r in scope.relations):
+            scope = scope.parent
+        return scope
 
     def resolve(self, qualifier: str | None, column: str) -> Relation | None:
         """The FROM item a column reference reads, looking outwards."""

@@ -264,21 +264,7 @@ def infer_columns(
             continue
         # A UNION's column traces to its first arm only: judge every arm instead.
         if source is not None and len(arms) <= 1:
-            table, column = source
-            if table.oid in views and exprs:
-                verdicts.append(_through_view(table, column, exprs, joins))
-            elif not joins.known and any(
-                _outer_in_sql(expr, scope) for scope, expr in exprs
-            ):
-                verdicts.append(Verdict(True, "outer join: a LEFT/RIGHT/FULL JOIN"))
-            elif column.notnull:
-                verdicts.append(
-                    Verdict(False, f"{table.qualname}.{column.name} is NOT NULL")
-                )
-            else:
-                verdicts.append(
-                    Verdict(True, f"{table.qualname}.{column.name} allows NULL")
-                )
+            verdicts.append(_traced(source, exprs, joins, views))
             continue
         reasons = [not_null_reason(e, s, joins.relation) for s, e in exprs]
         if exprs and all(reasons):
@@ -297,6 +283,36 @@ def infer_columns(
     return verdicts
 
 
+def _traced(
+    source: tuple[Table, Column],
+    exprs: Sequence[tuple[Scope, object]],
+    joins: OuterJoins,
+    views: Mapping[int, ast.Node],
+) -> Verdict:
+    """A column PostgreSQL traces to a table (or view) column."""
+    table, column = source
+    qualified = f"{table.qualname}.{column.name}"
+    if table.oid in views and exprs:
+        return _through_view(table, column, exprs, joins)
+    if not joins.known and any(_outer_in_sql(expr, scope) for scope, expr in exprs):
+        return Verdict(True, "outer join: a LEFT/RIGHT/FULL JOIN")
+    # Through a CTE or subquery, the table column may have met an outer join of
+    # its own (a MATERIALIZED CTE's join is not in the top plan's outputs):
+    # judge the expression the CTE gives it instead.
+    if column.notnull and not _reads_subquery(exprs):
+        return Verdict(False, f"{qualified} is NOT NULL")
+    reasons = [not_null_reason(e, s, joins.relation) for s, e in exprs]
+    if exprs and all(reasons):
+        return Verdict(False, str(reasons[0]))
+    if column.notnull:
+        return Verdict(
+            True,
+            f"{qualified} is NOT NULL, but read through a CTE or subquery that"
+            " may make it NULL (an outer join)",
+        )
+    return Verdict(True, f"{qualified} allows NULL")
+
+
 def _through_view(
     view: Table,
     column: Column,
@@ -313,6 +329,16 @@ def _through_view(
 
 def _header_list(query: Query[object], key: str) -> set[str]:
     return {p.strip() for p in query.headers.get(key, "").split(",") if p.strip()}
+
+
+def _reads_subquery(exprs: Sequence[tuple[Scope, object]]) -> bool:
+    """Whether a column expression reads a CTE's or subquery's column."""
+    for scope, expr in exprs:
+        ref = column_ref(expr)
+        relation = scope.resolve(*ref) if ref else None
+        if relation is not None and relation.subquery is not None:
+            return True
+    return False
 
 
 def _outer_in_sql(expr: object, scope: Scope) -> bool:
