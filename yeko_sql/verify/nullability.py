@@ -32,9 +32,11 @@ its own select list, the merged columns of ``JOIN … USING`` first
 list there; the columns after it rest on the header, the plan and the table
 column PostgreSQL names.
 
-Limits: a column read through a CTE or an unflattened subquery that holds its
-own outer join is judged by its table column (rule 3), so the header must
-say ``-- nullable:``; a user-defined function or operator is never trusted.
+A column that traces to a table column but is read through a CTE or a
+subquery is judged by the expression the CTE gives it: a ``MATERIALIZED``
+CTE's own outer join is not in the top plan's outputs. docs/describe.md lists
+the hard cases and the rule for each; a user-defined function or operator is
+never trusted.
 """
 
 from __future__ import annotations
