@@ -15,6 +15,7 @@ pytest_plugins = [
     "tests.fix_sqlfiles",
     "tests.fix_domain",
     "tests.fix_pgbouncer",
+    "tests.fix_replica",
 ]
 
 

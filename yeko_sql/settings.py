@@ -64,6 +64,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     settings (``ALTER ROLE ... SET statement_timeout``). See docs/runtime.md,
     "Behind PgBouncer".
     """
+    replica_wait_ms: float = 100.0
+    """How long a read-your-writes replica read waits for the replica to replay
+    the caller's last write before it reads the primary instead."""
+    replica_connect_timeout: float = 1.0
+    """Seconds a replica read waits for a read-pool connection before it reads
+    the primary instead (a replica that is down must not stall reads)."""
     keepalives_idle_s: int = 30
     """Seconds of TCP silence before the first keepalive probe (libpq)."""
     keepalives_interval_s: int = 10

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 import psycopg
 from psycopg import RawCursor
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from yeko_sql.errors import ScopeError, TransactionClosedError, YekoSqlError
 from yeko_sql.query.compiler import Query
@@ -48,13 +48,20 @@ from yeko_sql.runtime._scope import (
     savepoint,
 )
 from yeko_sql.runtime.adapters import shared_adapters
+from yeko_sql.runtime.replica import (
+    LSN_NOW,
+    REPLAYED,
+    ReadToken,
+    consistent_reads_block,
+    reads_token,
+    replayed_enough,
+)
 from yeko_sql.runtime.streams import stream
 from yeko_sql.settings import Settings
 
 __all__ = ["Database", "QueryNamespace", "Transaction"]
 
 logger = logging.getLogger("yeko_sql")
-
 
 
 def default_url(url: str | None) -> str:
@@ -432,8 +439,14 @@ class Database:
         *,
         queries: Registry | None = None,
         settings: Settings | None = None,
+        read_url: str | None = None,
     ) -> None:
         """Open nothing yet; *queries* default to the app's ``[tool.yeko-sql]``.
+
+        With *read_url* (a replica, or a multi-host URL with
+        ``target_session_attrs=prefer-standby``), queries marked ``-- replica:
+        ok`` called on the database run on a second pool there
+        (``yeko_sql.runtime.replica``).
 
         Raises:
             ConfigError: no *queries* given and no ``[tool.yeko-sql]`` declares
@@ -454,6 +467,15 @@ class Database:
             name="yeko-sql",
             **pool_options(self.settings),
         )
+        self.read_pool: ConnectionPool[psycopg.Connection[Any]] | None = None
+        if read_url is not None:
+            self.read_pool = LifoConnectionPool(
+                read_url,
+                configure=self._configure,
+                check=self._check,
+                name="yeko-sql-read",
+                **pool_options(self.settings),
+            )
         for name, runners in self.runners.items():
             check_namespace_name(self, name)
             setattr(self, name, bind_namespace(name, runners, self))
@@ -482,11 +504,15 @@ class Database:
     def open(self, *, wait: bool = True) -> Database:
         """Open the pool; with *wait*, until ``min_size`` connections are ready."""
         self.pool.open(wait=wait, timeout=self.settings.timeout)
+        if self.read_pool is not None:
+            self.read_pool.open(wait=False)  # a replica down must not stop us
         return self
 
     def close(self) -> None:
-        """Close the pool and every connection in it."""
+        """Close the pools and every connection in them."""
         self.pool.close()
+        if self.read_pool is not None:
+            self.read_pool.close()
 
     def __enter__(self) -> Database:
         return self.open()
@@ -502,10 +528,87 @@ class Database:
         # The pool lends conn to this call alone, so no lock is taken. Nothing
         # between getconn's return and the ``try`` can be interrupted (no
         # signal handler runs there); the pool covers its own inside.
+        if self.read_pool is not None:
+            return self._call_routed(runner, kwargs)
         pool = self.pool
         conn = pool.getconn()
         try:
             return conn.wait(runner.call(conn, kwargs))
+        finally:
+            give_back(pool, conn)
+
+    def _call_routed(self, runner: Runner, kwargs: Mapping[str, object]) -> Any:
+        """With a read pool: replica reads there; a write's position recorded."""
+        held = reads_token.get()
+        if runner.query.replica:
+            done, result = self._on_replica(runner, kwargs, held)
+            if done:
+                return result
+        pool = self.pool
+        conn = pool.getconn()
+        try:
+            result = conn.wait(runner.call(conn, kwargs))
+            if held is not None and not runner.query.replica:
+                held.advance(_lsn_now(conn))
+            return result
+        finally:
+            give_back(pool, conn)
+
+    def _on_replica(
+        self, runner: Runner, kwargs: Mapping[str, object], held: ReadToken | None
+    ) -> tuple[bool, Any]:
+        """Run a replica read; (False, None): read the primary instead."""
+        pool = self.read_pool
+        if pool is None:
+            return False, None
+        try:
+            conn = pool.getconn(timeout=self.settings.replica_connect_timeout)
+        except PoolTimeout:
+            logger.warning(
+                "no replica connection: %s reads the primary", runner.qualname
+            )
+            return False, None
+        try:
+            if held is not None and held.lsn is not None:
+                caught_up, waited = replayed_enough(
+                    lambda lsn: _replayed(conn, lsn),
+                    held.lsn,
+                    self.settings.replica_wait_ms,
+                )
+                held.waited_ms.append(waited)
+                if not caught_up:
+                    held.fell_back += 1
+                    return False, None
+            return True, conn.wait(runner.call(conn, kwargs))
+        except psycopg.OperationalError:
+            if not is_broken(conn):
+                raise
+            logger.warning("the replica failed: %s reads the primary", runner.qualname)
+            return False, None
+        finally:
+            give_back(pool, conn)
+
+    @contextmanager
+    def consistent_reads(self, token: str | None = None) -> Iterator[ReadToken]:
+        """Replica reads in this block see this block's writes (read-your-writes).
+
+        Each write call records the primary's WAL position after it; each
+        ``-- replica: ok`` read waits until the replica replayed it, at most
+        ``settings.replica_wait_ms``, then reads the primary. *token*
+        (``write_token()``, from another request) seeds the position.
+
+        Raises:
+            ValueError: *token* is not a WAL position.
+        """
+        with consistent_reads_block(token) as held:
+            yield held
+
+    def write_token(self) -> str:
+        """The primary's WAL position now: reads carrying it see every write so far."""
+        pool = self.pool
+        conn = pool.getconn()
+        try:
+            return _lsn_now(conn)
         finally:
             give_back(pool, conn)
 
@@ -629,8 +732,20 @@ class Database:
             except BaseException as exc:
                 commit_note(exc, tx.outcome)
                 raise
+            if self.read_pool is not None and (held := reads_token.get()) is not None:
+                held.advance(_lsn_now(conn))
         finally:
             try:
                 give_back(pool, conn)  # first: an interrupt in the log loses nothing
             finally:
                 log.finish()
+
+
+def _lsn_now(conn: psycopg.Connection[Any]) -> str:
+    row = RawCursor(conn).execute(LSN_NOW).fetchone()
+    return str(row[0]) if row else ""
+
+
+def _replayed(conn: psycopg.Connection[Any], lsn: str) -> bool:
+    row = RawCursor(conn).execute(REPLAYED, [lsn]).fetchone()
+    return bool(row and row[0])
