@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 
@@ -10,7 +11,7 @@ import pytest
 
 from tests.fix_replica import ReplicaPair
 from tests.fix_sqlfiles import SqlDir
-from yeko_sql import Database, Settings
+from yeko_sql import AsyncDatabase, Database, Settings
 from yeko_sql.query.loader import load_queries
 from yeko_sql.runtime.replica import lsn_value
 
@@ -150,3 +151,27 @@ def test_with_the_standby_down_replica_reads_go_to_the_primary(
         assert db.notes.on_standby() is False
     finally:
         replica_pair.run_standby("start")
+
+
+def test_the_asyncio_twin_routes_and_waits_the_same_way(
+    replica_pair: ReplicaPair, sql_dir: SqlDir, db: Database
+) -> None:
+    async def run() -> tuple[bool, bool, bool, int]:
+        adb = AsyncDatabase(
+            replica_pair.primary_url,
+            read_url=replica_pair.standby_url,
+            queries=load_queries(sql_dir.path),
+            settings=Settings(min_size=1, replica_wait_ms=100),
+        )
+        async with adb:
+            on_standby = await adb.notes.on_standby()
+            with adb.consistent_reads() as held:
+                for i in range(50):
+                    await adb.notes.add_note(id=100 + i, body="async")
+                    assert await adb.notes.find_note(id=100 + i) is not None
+            async with adb.transaction() as tx:
+                in_tx = await tx.notes.on_standby()
+            token = await adb.write_token()
+            return on_standby, in_tx, lsn_value(token) > 0, len(held.waited_ms)
+
+    assert asyncio.run(run()) == (True, False, True, 50)
