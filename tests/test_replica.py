@@ -12,6 +12,7 @@ import pytest
 from tests.fix_replica import ReplicaPair
 from tests.fix_sqlfiles import SqlDir
 from yeko_sql import AsyncDatabase, Database, Settings
+from yeko_sql.ops.stats import collect_health, format_report
 from yeko_sql.query.loader import load_queries
 from yeko_sql.runtime.replica import lsn_value
 
@@ -175,3 +176,19 @@ def test_the_asyncio_twin_routes_and_waits_the_same_way(
             return on_standby, in_tx, lsn_value(token) > 0, len(held.waited_ms)
 
     assert asyncio.run(run()) == (True, False, True, 50)
+
+
+def test_stats_reports_the_replica_lag_on_both_sides(replica_pair: ReplicaPair) -> None:
+    with psycopg.connect(replica_pair.primary_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS lag_probe (id int)")
+        conn.execute("INSERT INTO lag_probe VALUES (1)")
+    _wait_replayed(replica_pair)
+    primary = collect_health(replica_pair.primary_url, top=1, lock_samples=1)
+    [replica] = primary.replicas
+    assert replica.state == "streaming"
+    assert replica.replay_lag_bytes is not None
+    assert "replicas (replay lag):" in format_report(primary)
+    standby = collect_health(replica_pair.standby_url, top=1, lock_samples=1)
+    assert standby.replicas == []
+    assert standby.standby_lag_ms is not None
+    assert "this server is a standby: last replay" in format_report(standby)

@@ -18,7 +18,13 @@ import msgspec
 import psycopg
 from psycopg import sql
 
-__all__ = ["Guardrail", "HealthReport", "collect_health", "format_report"]
+__all__ = [
+    "Guardrail",
+    "HealthReport",
+    "Replica",
+    "collect_health",
+    "format_report",
+]
 
 P95_LIMIT_MS = 100.0
 CACHE_HIT_MIN = 0.90
@@ -80,6 +86,17 @@ class Guardrail(msgspec.Struct, frozen=True, kw_only=True):
     action: str
 
 
+class Replica(msgspec.Struct, frozen=True, kw_only=True):
+    """One standby streaming from this server (``pg_stat_replication``)."""
+
+    name: str  # application_name
+    address: str | None
+    state: str
+    sync_state: str
+    replay_lag_bytes: int | None  # WAL written here, not yet replayed there
+    replay_lag_ms: float | None  # the server's measure of the last replay delay
+
+
 class HealthReport(msgspec.Struct, frozen=True, kw_only=True):
     """Everything ``yeko-sql stats`` reports."""
 
@@ -91,6 +108,8 @@ class HealthReport(msgspec.Struct, frozen=True, kw_only=True):
     bloat: list[Bloat]
     guardrails: list[Guardrail]
     notes: list[str]
+    replicas: list[Replica] = []
+    standby_lag_ms: float | None = None  # when this server is itself a standby
 
     @property
     def ok(self) -> bool:
@@ -323,6 +342,41 @@ def _guardrails(
     ]
 
 
+_REPLICAS = """
+SELECT application_name, client_addr::text, state, sync_state,
+       pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::int8,
+       extract(epoch FROM replay_lag) * 1000
+FROM pg_stat_replication
+ORDER BY application_name
+"""
+_STANDBY_LAG = """
+SELECT CASE WHEN pg_is_in_recovery() THEN
+    extract(epoch FROM now() - pg_last_xact_replay_timestamp()) * 1000 END
+"""
+
+
+def _replication(conn: psycopg.Connection[Any]) -> tuple[list[Replica], float | None]:
+    """The standbys of a primary with their lag; a standby's own lag."""
+    row = conn.execute(_STANDBY_LAG).fetchone()
+    standby_lag = float(row[0]) if row and row[0] is not None else None
+    if standby_lag is not None:
+        return [], standby_lag
+    replicas = [
+        Replica(
+            name=name,
+            address=address,
+            state=state,
+            sync_state=sync_state,
+            replay_lag_bytes=lag_bytes,
+            replay_lag_ms=float(lag_ms) if lag_ms is not None else None,
+        )
+        for name, address, state, sync_state, lag_bytes, lag_ms in conn.execute(
+            _REPLICAS
+        )
+    ]
+    return replicas, None
+
+
 def collect_health(
     url: str, *, top: int = 20, lock_samples: int = 10, lock_interval: float = 0.05
 ) -> HealthReport:
@@ -335,6 +389,7 @@ def collect_health(
         tables = _tables(conn)
         locks = _lock_waits(conn, lock_samples, lock_interval)
         bloat = _bloat(conn) if "pgstattuple" in present else []
+        replicas, standby_lag = _replication(conn)
         database = conn.info.dbname
     return HealthReport(
         database=database,
@@ -345,6 +400,8 @@ def collect_health(
         bloat=bloat,
         guardrails=_guardrails(statements, cache, tables, locks, bloat),
         notes=notes,
+        replicas=replicas,
+        standby_lag_ms=standby_lag,
     )
 
 
@@ -369,6 +426,19 @@ def format_report(report: HealthReport) -> str:
     flagged = [b for b in report.bloat if b.action]
     out += ["", f"bloat: {len(report.bloat)} relations checked, {len(flagged)} flagged"]
     out += [f"  {b.relation}: {b.bloat_ratio:.0%} ({b.action})" for b in flagged]
+    if report.replicas:
+        out += ["", "replicas (replay lag):"]
+        out += [
+            f"  {r.name or '-':<20} {r.address or 'local':<16} {r.state:<10} "
+            f"{r.sync_state:<6} {r.replay_lag_bytes or 0:>10} bytes  "
+            + (f"{r.replay_lag_ms:.1f} ms" if r.replay_lag_ms is not None else "-")
+            for r in report.replicas
+        ]
+    if report.standby_lag_ms is not None:
+        out += [
+            "",
+            f"this server is a standby: last replay {report.standby_lag_ms:.0f} ms ago",
+        ]
     out += ["", "guardrails:"]
     for g in report.guardrails:
         mark = "ok  " if g.ok else "FAIL"
