@@ -77,7 +77,7 @@ WHERE f.contype = 'f'
 """
 # Functions outside pg_catalog, with the extension that owns each, if one does.
 _FUNCTIONS = """
-SELECT p.proname, n.nspname, p.proisstrict, e.extname
+SELECT p.proname, n.nspname, p.proisstrict, e.extname, p.provolatile = 'v'
 FROM pg_proc AS p
 JOIN pg_namespace AS n ON n.oid = p.pronamespace
 LEFT JOIN pg_depend AS d
@@ -161,6 +161,7 @@ class Function:
     schema: str
     strict: bool
     extension: str | None
+    volatile: bool = True  # provolatile 'v': may change the database
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,8 +278,14 @@ def load_catalog(
         for (relid,) in conn.execute(_TENANT_KEYS, [tenant_column, oids]):
             tables[relid].tenant_owned = True
     functions = [
-        Function(name=name, schema=schema, strict=strict, extension=extension)
-        for name, schema, strict, extension in conn.execute(_FUNCTIONS)
+        Function(
+            name=name,
+            schema=schema,
+            strict=strict,
+            extension=extension,
+            volatile=volatile,
+        )
+        for name, schema, strict, extension, volatile in conn.execute(_FUNCTIONS)
     ]
     row = conn.execute("SELECT current_schemas(false)").fetchone()
     return Catalog(

@@ -22,6 +22,11 @@ rule            what it asks
                 column of a unique key whose other columns are ordered on
                 or fixed by ``=``, so pages never overlap
 ``where``       every ``UPDATE`` and ``DELETE`` has a ``WHERE``
+``replica``     a ``-- replica: ok`` query only reads: no INSERT, UPDATE,
+                DELETE or MERGE (in a CTE neither), no FOR UPDATE/SHARE, no
+                call of a state-changing built-in (``nextval``,
+                ``set_config``, advisory locks, …) or of a user VOLATILE
+                function
 =============== ==========================================================
 
 The two tenant rules read the tenant column from the catalog
@@ -702,6 +707,56 @@ def _where(
             )
 
 
+# Built-ins that change state: a replica refuses them, or they mean a write.
+_SIDE_EFFECTS = frozenset(
+    {"nextval", "setval", "set_config", "pg_notify", "txid_current"}
+    | {"pg_current_xact_id", "pg_advisory_lock", "pg_advisory_xact_lock"}
+    | {"pg_advisory_lock_shared", "pg_advisory_xact_lock_shared"}
+    | {"pg_try_advisory_lock", "pg_try_advisory_xact_lock", "pg_advisory_unlock"}
+    | {"pg_try_advisory_lock_shared", "pg_try_advisory_xact_lock_shared"}
+    | {"pg_advisory_unlock_shared", "pg_advisory_unlock_all", "lo_import"}
+    | {"lo_export", "lo_create", "lo_unlink", "lo_put", "lo_from_bytea"}
+)
+
+
+def _replica(
+    query: Query[object], stmt: ast.Node, catalog: Catalog
+) -> Iterator[Violation]:
+    """A ``-- replica: ok`` query is a read a standby can serve."""
+    if not query.replica:
+        return
+    hint = "remove '-- replica: ok': writes and locks run on the primary"
+    for node in walk(stmt):
+        found = None
+        if isinstance(
+            node, ast.InsertStmt | ast.UpdateStmt | ast.DeleteStmt | ast.MergeStmt
+        ):
+            verb = type(node).__name__.removesuffix("Stmt").upper()
+            found = (
+                f"it holds an {verb}"
+                if verb in {"INSERT", "UPDATE"}
+                else f"it holds a {verb}"
+            )
+        elif isinstance(node, ast.LockingClause):
+            found = "it locks rows (FOR UPDATE/SHARE)"
+        elif isinstance(node, ast.FuncCall):
+            parts = [str(p.sval).lower() for p in node.funcname or ()]
+            name, schema = parts[-1], (parts[-2] if len(parts) > 1 else None)
+            user = catalog.user_functions(name, schema)
+            if any(f.volatile and f.extension is None for f in user):
+                found = f"it calls {name}(), a VOLATILE function that may write"
+            elif not user and name in _SIDE_EFFECTS:
+                found = f"it calls {name}(), which changes state"
+        if found is not None:
+            yield Violation(
+                "replica",
+                source_line(query, getattr(node, "location", None)),
+                f"a '-- replica: ok' query must only read, and {found}",
+                hint,
+            )
+            return
+
+
 RULES: dict[str, Rule] = {
     "unique-key": _unique_key,
     "tenant": _tenant,
@@ -709,5 +764,6 @@ RULES: dict[str, Rule] = {
     "no-star": _no_star,
     "stable-order": _stable_order,
     "where": _where,
+    "replica": _replica,
 }
 """Every rule by name, in the order ``lint`` runs them."""
