@@ -2,8 +2,11 @@
 -- dashboard. Fees due are those of the grade of each confirmed enrollment; money
 -- is net of refunds. Aggregate rows have no id: their ORDER BY ends with the whole
 -- group key, which is unique per row.
+-- Every report may run on a replica (-- replica: ok): a dashboard may be a second
+-- behind; callers that must see their own writes use db.consistent_reads().
 
 -- name: list_enrollment_counts :many
+-- replica: ok
 -- returns: EnrollmentCount
 -- notnull: enrollments
 -- budget: 10ms
@@ -43,6 +46,7 @@ ORDER BY GROUPING(g.code), g.sort_order, g.code, GROUPING(sr.code), sr.code,
          GROUPING(e.status), e.status;
 
 -- name: get_year_fee_collection :one
+-- replica: ok
 -- returns: YearFeeCollection
 -- budget: 10ms
 -- A year's fees expected from its confirmed students against what was collected
@@ -93,6 +97,7 @@ WHERE y.id = :school_year_id
   AND y.school_id = :school_id;
 
 -- name: list_class_fill_rates :many
+-- replica: ok
 -- returns: ClassFillRate
 -- budget: 10ms
 -- Each active class of a year with its confirmed and pending head counts and its
@@ -118,6 +123,7 @@ GROUP BY c.id, g.sort_order, g.code, sr.code
 ORDER BY g.sort_order, c.name, c.id;
 
 -- name: list_top_debtors :many
+-- replica: ok
 -- returns: TopDebtor
 -- budget: 10ms
 -- The confirmed students who owe the most for a year: rank() by outstanding, the
@@ -172,6 +178,7 @@ WHERE r.position <= :top
 ORDER BY r.position, s.full_name, s.id;
 
 -- name: list_payment_totals :many
+-- replica: ok
 -- returns: PaymentPeriodTotal
 -- notnull: period_start
 -- budget: 10ms

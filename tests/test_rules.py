@@ -26,6 +26,7 @@ def test_every_rule_has_a_name() -> None:
         "no-star",
         "stable-order",
         "where",
+        "replica",
     ]
 
 
