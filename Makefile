@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
 .DEFAULT_GOAL := help
-.PHONY: help install postgres pgbouncer lint test stress demo migrate bench guardrails stubs server-start server-stop clean
+.PHONY: help install postgres pgbouncer autofailover cluster lint test stress demo migrate bench guardrails stubs server-start server-stop clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -25,17 +25,20 @@ postgres: ## make sure PostgreSQL server binaries are on the machine (apt-get wh
 pgbouncer: ## make sure PgBouncer is on the machine (apt-get when missing); the suite tests behind it
 	@bash .ci/ensure-pgbouncer
 
+autofailover: ## make sure pg_auto_failover is on the machine (apt-get when missing); the failover test runs a cluster
+	@bash .ci/ensure-autofailover
+
 lint: install ## ruff, mypy --strict, and squawk over the migrations
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	bash .ci/squawk
 	bash .ci/stubs-check
 
-test: install postgres pgbouncer lint ## lint, type-check, the whole suite on a real PostgreSQL, then examples/blog from a fresh wheel
+test: install postgres pgbouncer autofailover lint ## lint, type-check, the whole suite on a real PostgreSQL, then examples/blog from a fresh wheel
 	$(BIN)/pytest --query-coverage
 	bash .ci/example-check
 
-stress: install postgres ## the load and fault tests for 5 minutes (make test runs them for 30 s)
+stress: install postgres autofailover ## the load and fault tests for 5 minutes (make test runs them for 30 s)
 	YEKO_STRESS_SECONDS=$${YEKO_STRESS_SECONDS:-300} $(BIN)/pytest -m stress -s
 
 demo: install postgres ## start the local server, create yeko_demo, migrate, show what is there
@@ -52,6 +55,9 @@ guardrails: install postgres ## seed the scale size (once) and hold every budget
 
 stubs: install postgres ## regenerate yeko_sql/yeko/typed.pyi after changing a query, Struct or migration
 	bash .ci/stubs-check --write
+
+cluster: install postgres autofailover ## start (or reuse) a local HA cluster: pg_auto_failover monitor, primary, standby
+	$(BIN)/yeko-sql cluster start
 
 server-start: install postgres ## start (or reuse) the local server and print its URL
 	$(BIN)/yeko-sql server start

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
 
-from yeko_sql.cli import migrate, query, server
+from yeko_sql.cli import cluster, migrate, query, server
 from yeko_sql.cli._options import Command
 from yeko_sql.errors import YekoSqlError
 
@@ -31,6 +31,7 @@ def all_commands() -> Iterator[Command]:
     yield from server.COMMANDS
     yield from migrate.COMMANDS
     yield from query.COMMANDS
+    yield from cluster.COMMANDS
     for entry in sorted(entry_points(group=ENTRY_POINTS), key=lambda e: e.name):
         yield from entry.load()()
 

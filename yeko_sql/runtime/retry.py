@@ -34,13 +34,15 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
+from psycopg import OperationalError
 from psycopg.errors import DeadlockDetected, SerializationFailure
+from psycopg_pool import PoolTimeout
 
 if TYPE_CHECKING:
     from yeko_sql.runtime.database import Database, Transaction
     from yeko_sql.runtime.database_async import AsyncDatabase, AsyncTransaction
 
-__all__ = ["RETRYABLE", "backoff_delay", "retry", "retry_async"]
+__all__ = ["FAILOVER", "RETRYABLE", "backoff_delay", "retry", "retry_async"]
 
 T = TypeVar("T")
 
@@ -48,6 +50,23 @@ logger = logging.getLogger("yeko_sql")
 
 RETRYABLE: tuple[type[BaseException], ...] = (SerializationFailure, DeadlockDetected)
 """What the server asks to run again: ``40001`` and ``40P01``."""
+
+FAILOVER: tuple[type[BaseException], ...] = (
+    *RETRYABLE,
+    OperationalError,
+    PoolTimeout,
+)
+"""``RETRYABLE`` plus what a failover raises while the standby takes over.
+
+A connection killed with the old primary, a read-only error from a standby
+not yet promoted, no server to connect to yet (``PoolTimeout``): all are
+``OperationalError`` or the pool's timeout. Pass ``retry_on=FAILOVER`` for
+**idempotent** work only (an insert of a client-made id with ``ON CONFLICT
+DO NOTHING``, an update to a fixed value): the transaction that failed was
+rolled back, or never reached a server. A COMMIT sent and never answered is
+still never re-run (the note says so): the caller decides, for instance by
+reading whether its id is there.
+"""
 
 _SERIALIZABLE = (
     "/* yeko:retry.serializable */ SET TRANSACTION ISOLATION LEVEL SERIALIZABLE"
