@@ -14,6 +14,7 @@ from pathlib import Path
 import msgspec
 import psycopg
 
+from yeko_sql.errors import ConfigError
 from yeko_sql.query.registry import Registry
 from yeko_sql.stubs.generate import (
     companion_module,
@@ -50,15 +51,34 @@ def check_command(
     *,
     app_role: str | None = None,
     tenant_column: str | None = None,
+    citus: bool = False,
 ) -> int:
     """Check every query; one line per problem, then a summary; 1 on any problem.
 
     With *app_role*, queries that declare no ``-- role:`` are checked as run
-    by that role.
+    by that role. With *citus*, the sharding report of
+    ``yeko_sql.verify.citus`` follows, and its exceptions fail too.
+
+    Raises:
+        ConfigError: *citus* without a tenant column.
     """
+    if citus and tenant_column is None:
+        raise ConfigError(
+            "pyproject.toml",
+            "check --citus shards by the tenant column: declare"
+            " [tool.yeko-sql] tenant_column (Yeko's is school_id)"
+        )
     report = check(registry, url, app_role=app_role, tenant_column=tenant_column)
     sys.stdout.write(format_check(report))
-    return 0 if report.ok else 1
+    ok = report.ok
+    if citus and tenant_column is not None:
+        from yeko_sql.verify.citus import citus_connection, format_citus
+
+        with psycopg.connect(url, autocommit=True) as conn:
+            sharding = citus_connection(registry, conn, tenant_column=tenant_column)
+        sys.stdout.write(format_citus(sharding))
+        ok = ok and sharding.ok
+    return 0 if ok else 1
 
 
 def shown_path(path: str) -> str:

@@ -105,6 +105,7 @@ def check(args: argparse.Namespace) -> int:
         url_of(args),
         app_role=args.app_role or config_of(args).app_role,
         tenant_column=config_of(args).tenant_column,
+        citus=args.citus,
     )
 
 
@@ -278,6 +279,12 @@ COMMANDS = [
             opt(
                 "--app-role",
                 help="check queries with no '-- role:' as run by this role",
+            ),
+            opt(
+                "--citus",
+                action="store_true",
+                help="also judge sharding by the tenant column on Citus:"
+                " tables, keys, router queries (docs/scale-out.md)",
             ),
         ],
     ),
