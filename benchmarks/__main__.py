@@ -26,6 +26,7 @@ from benchmarks.memory import memory_groups
 from benchmarks.paging import paging_group
 from benchmarks.peers import Bench
 from benchmarks.reads import fetch_group, lookup_groups, throughput_group
+from benchmarks.replicas import replica_groups
 from benchmarks.report import Target, chart, check_targets, environment, markdown
 from benchmarks.startup import startup_group
 from benchmarks.writes import bulk_insert_group, update_group, upsert_group
@@ -126,13 +127,13 @@ def targets(sizes: Sizes) -> list[Target]:
     ]
 
 
-def _server(stack: ExitStack) -> str:
+def _server(stack: ExitStack) -> DevServer:
     root = tempfile.mkdtemp(prefix="yeko-bench-", dir="/dev/shm")
     os.chmod(root, 0o755)  # noqa: S103  (the postgres user must enter it when root)
     server = DevServer(root, fsync=False)
     stack.callback(server.destroy)
     server.start()
-    return server.create_database("yeko_bench")
+    return server
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -157,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"[{time.perf_counter() - start:5.0f} s] {text}\n")
 
     with ExitStack() as stack:
-        url = args.url or _server(stack)
+        server = None if args.url else _server(stack)
+        url = args.url or server.create_database("yeko_bench")  # type: ignore[union-attr]
         log("building the data")
         build(url, sizes)
         with psycopg.connect(url) as conn:
@@ -172,6 +174,12 @@ def main(argv: list[str] | None = None) -> int:
             upsert_group(b, sizes),
             update_group(b, sizes),
             startup_group(),
+            # A standby of the server this run started (not of a --url one).
+            *(
+                stack.enter_context(replica_groups(server, url, sizes))
+                if server is not None
+                else []
+            ),
             *memory_groups(
                 url,
                 fetch_rows=max(sizes.fetch),

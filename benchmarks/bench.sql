@@ -61,3 +61,20 @@ FROM enrollments
 WHERE id = :id
   AND school_id = :school_id
   [[ AND status = :status ]];
+
+-- name: touch_student :execrows
+-- A write to read back: one student's updated_at, by primary key.
+-- Served by students_pkey.
+UPDATE students
+SET updated_at = :at
+WHERE id = :id
+  AND school_id = :school_id;
+
+-- name: get_student_touched :scalar
+-- replica: ok
+-- Reads the write back, on the replica when the Database has one.
+-- Served by students_pkey.
+SELECT updated_at
+FROM students
+WHERE id = :id
+  AND school_id = :school_id;

@@ -116,7 +116,7 @@ def markdown(
             if extra:
                 row += f" {r.seconds or 0:.2f} s |"
             lines.append(row)
-        lines += [f"> {note}" for note in group.notes]
+        lines += [f"> {note}" for note in group.notes if note]
     return "\n".join(lines) + "\n"
 
 

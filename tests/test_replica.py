@@ -101,9 +101,10 @@ def test_consistent_reads_see_their_writes_every_time(
             assert found is not None, i
             assert found.body == f"note {i}"
     assert len(held.waited_ms) == 200
-    # Most reads are served by the standby after a short wait; a read whose
-    # wait ran past the bound went to the primary, counted.
-    assert held.fell_back < 200
+    # Most reads are served by the standby after a short wait (the commit
+    # flushed its WAL, which the standby then streams and replays); a read
+    # whose wait ran past the bound went to the primary, counted.
+    assert held.fell_back <= 20, held.fell_back
 
 
 def test_a_read_past_the_bound_goes_to_the_primary(db: Database, paused: None) -> None:
@@ -145,13 +146,13 @@ def test_with_the_standby_down_replica_reads_go_to_the_primary(
     db: Database, replica_pair: ReplicaPair
 ) -> None:
     db.notes.add_note(id=10, body="ten")
-    replica_pair.run_standby("stop", "-m", "fast")
+    replica_pair.standby.stop()
     try:
         found = db.notes.find_note(id=10)
         assert found is not None
         assert db.notes.on_standby() is False
     finally:
-        replica_pair.run_standby("start")
+        replica_pair.standby.start()
 
 
 def test_the_asyncio_twin_routes_and_waits_the_same_way(
