@@ -29,6 +29,7 @@ LAYERS = (
     ("verify",),
     ("stubs",),
     ("ops",),
+    ("studio",),
     ("cli",),
     ("testing",),
     ("yeko",),

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
 
-from yeko_sql.cli import cluster, migrate, query, server
+from yeko_sql.cli import cluster, migrate, query, server, studio
 from yeko_sql.cli._options import Command
 from yeko_sql.errors import YekoSqlError
 
@@ -32,6 +32,7 @@ def all_commands() -> Iterator[Command]:
     yield from migrate.COMMANDS
     yield from query.COMMANDS
     yield from cluster.COMMANDS
+    yield from studio.COMMANDS
     for entry in sorted(entry_points(group=ENTRY_POINTS), key=lambda e: e.name):
         yield from entry.load()()
 
