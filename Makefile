@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
 .DEFAULT_GOAL := help
-.PHONY: help install postgres pgbouncer autofailover cluster lint test stress demo migrate bench guardrails stubs server-start server-stop clean
+.PHONY: help install postgres pgbouncer autofailover chromium cluster studio studio-shots lint test stress demo migrate bench guardrails stubs server-start server-stop clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -25,6 +25,9 @@ postgres: ## make sure PostgreSQL server binaries are on the machine (apt-get wh
 pgbouncer: ## make sure PgBouncer is on the machine (apt-get when missing); the suite tests behind it
 	@bash .ci/ensure-pgbouncer
 
+chromium: ## make sure headless Chromium and chromedriver are on the machine (apt-get when missing); the studio's browser test drives them
+	@bash .ci/ensure-chromium
+
 autofailover: ## make sure pg_auto_failover is on the machine (apt-get when missing); the failover test runs a cluster
 	@bash .ci/ensure-autofailover
 
@@ -34,7 +37,7 @@ lint: install ## ruff, mypy --strict, and squawk over the migrations
 	bash .ci/squawk
 	bash .ci/stubs-check
 
-test: install postgres pgbouncer autofailover lint ## lint, type-check, the whole suite on a real PostgreSQL, then examples/blog from a fresh wheel
+test: install postgres pgbouncer autofailover chromium lint ## lint, type-check, the whole suite on a real PostgreSQL, then examples/blog from a fresh wheel
 	$(BIN)/pytest --query-coverage
 	bash .ci/example-check
 
@@ -55,6 +58,13 @@ guardrails: install postgres ## seed the scale size (once) and hold every budget
 
 stubs: install postgres ## regenerate yeko_sql/yeko/typed.pyi after changing a query, Struct or migration
 	bash .ci/stubs-check --write
+
+studio: install postgres ## serve yeko-sql studio on 127.0.0.1 against the local server's database
+	$(BIN)/yeko-sql studio
+
+studio-shots: install postgres chromium ## screenshots of every studio page into .yeko/studio-shots/ (not committed)
+	YEKO_STUDIO_SHOTS=$(CURDIR)/.yeko/studio-shots $(BIN)/pytest tests/test_studio_browser.py -q
+	@echo "screenshots in .yeko/studio-shots/"
 
 cluster: install postgres autofailover ## start (or reuse) a local HA cluster: pg_auto_failover monitor, primary, standby
 	$(BIN)/yeko-sql cluster start

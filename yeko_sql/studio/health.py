@@ -156,12 +156,17 @@ def line_chart(
     unit: str,
     width: int = 640,
     height: int = 200,
+    top: float | None = None,
 ) -> str:
-    """An inline SVG line chart: one polyline per series, a legend, the range."""
+    """An inline SVG line chart: one polyline per series, a legend, the range.
+
+    *top* fixes the vertical scale (100 for percentages); else the largest
+    value and a tenth more.
+    """
     pad = 36
     values = [v for line in series.values() for v in line if v is not None]
-    top = max(values) if values else 1.0
-    top = top * 1.1 if top > 0 else 1.0
+    if top is None:
+        top = max(values) * 1.1 if values and max(values) > 0 else 1.0
     span = (times[-1] - times[0]) if len(times) > 1 else 1.0
 
     def x(t: float) -> float:
@@ -193,8 +198,8 @@ def line_chart(
                 f' points="{points}"><title>{html.escape(name)}</title></polyline>'
             )
         parts.append(
-            f'<text x="{width - pad - 200}" y="{pad + 14 * index}" fill="{color}"'
-            f' class="legend">{html.escape(name)}</text>'
+            f'<text x="{width - pad - 200}" y="{pad + 14 * index}"'
+            f' class="legend" style="fill: {color}">{html.escape(name)}</text>'
         )
     if len(times) < 2:  # noqa: PLR2004
         parts.append(
@@ -224,6 +229,7 @@ def charts(snapshots: Iterable[Snapshot], *, top: int = 5) -> list[str]:
             "lock waits": [100 * s.lock_wait for s in snaps],
         },
         unit="%",
+        top=100.0,
     )
     latest = snaps[-1].queries
     slowest = sorted(latest, key=lambda n: latest[n].p95_ms, reverse=True)[:top]

@@ -1,0 +1,218 @@
+"""yeko-sql studio in a real browser: Debian's headless Chromium, driven by Selenium.
+
+One walk through the studio served by uvicorn on a loopback port, against a
+seeded copy of Yeko's database: open the catalog, run a ``:page`` query with
+parameters and read its typed results, open its plan, open the health page
+and its chart, then break a query file and watch the error appear without a
+restart. Each page's screenshot goes to ``YEKO_STUDIO_SHOTS`` when set
+(``make studio-shots``).
+
+Chromium and chromedriver come from ``.ci/ensure-chromium`` (``make test``
+runs it); without them the test is skipped with the reason, never passed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from yeko_sql.studio.app import StudioConfig, create_app
+from yeko_sql.yeko.resources import sql_dir as yeko_sql_dir
+from yeko_sql.yeko.seed.run import seed_database
+
+CHROMIUM = shutil.which("chromium")
+DRIVER = shutil.which("chromedriver")
+
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None or DRIVER is None,
+    reason="chromium and chromium-driver are not installed (bash .ci/ensure-chromium)",
+)
+
+WAIT = 20.0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def seeded(yeko_server: Any, yeko_template: str) -> Iterator[str]:
+    name = sql.Identifier("studio_browser_test")
+    with psycopg.connect(yeko_server.url(), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                name, sql.Identifier(yeko_template)
+            )
+        )
+    url = yeko_server.url("studio_browser_test")
+    seed_database(url, size="tiny", progress=False)
+    try:
+        yield url
+    finally:
+        with psycopg.connect(yeko_server.url(), autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name)
+            )
+
+
+@pytest.fixture(scope="module")
+def served(
+    seeded: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[StudioConfig, Path]]:
+    """The studio on a free loopback port, watching a copy of Yeko's query files."""
+    import uvicorn  # noqa: PLC0415  (the studio extra)
+
+    root = tmp_path_factory.mktemp("studio-browser")
+    folder = root / "sql"
+    shutil.copytree(yeko_sql_dir(), folder)
+    config = StudioConfig(
+        url=seeded,
+        paths=[folder],
+        models=["yeko_sql.yeko.domain"],
+        app_role="yeko_app",
+        tenant_column="school_id",
+        port=_free_port(),
+        snippets_dir=root / "snippets",
+        snapshots_file=root / "health.jsonl",
+        snapshot_every=1.0,
+    )
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(config), host="127.0.0.1", port=config.port, log_level="warning"
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + WAIT
+    while not server.started:
+        assert time.monotonic() < deadline, "the studio did not start"
+        time.sleep(0.05)
+    try:
+        yield config, folder
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from selenium import webdriver  # noqa: PLC0415  (a dev dependency)
+    from selenium.webdriver.chrome.service import Service  # noqa: PLC0415
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,1000",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(str(DRIVER)), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _shot(driver: Any, name: str) -> None:
+    folder = os.environ.get("YEKO_STUDIO_SHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        driver.save_screenshot(str(Path(folder) / f"{name}.png"))
+
+
+def _wait_for(driver: Any, css: str) -> Any:
+    from selenium.webdriver.common.by import By  # noqa: PLC0415
+    from selenium.webdriver.support import expected_conditions  # noqa: PLC0415
+    from selenium.webdriver.support.ui import WebDriverWait  # noqa: PLC0415
+
+    return WebDriverWait(driver, WAIT).until(
+        expected_conditions.visibility_of_element_located((By.CSS_SELECTOR, css))
+    )
+
+
+def test_a_walk_through_the_studio(
+    browser: Any, served: tuple[StudioConfig, Path], seeded: str
+) -> None:
+    from selenium.webdriver.common.by import By  # noqa: PLC0415
+
+    config, folder = served
+    base = f"http://127.0.0.1:{config.port}"
+    with psycopg.connect(seeded) as conn:
+        row = conn.execute("SELECT id FROM schools ORDER BY code LIMIT 1").fetchone()
+    assert row is not None
+    school = str(row[0])
+
+    # The catalog, opened with the token the studio printed.
+    browser.get(f"{base}/?token={config.token}")
+    link = _wait_for(browser, 'a[href="/query/students.list_students"]')
+    assert "students" in browser.find_element(By.TAG_NAME, "main").text
+    _shot(browser, "1-catalog")
+
+    # A :page query with parameters: typed results.
+    link.click()
+    _wait_for(browser, "#run-form")
+    browser.find_element(By.NAME, "p:school_id").send_keys(school)
+    size = browser.find_element(By.NAME, "page_size")
+    size.clear()
+    size.send_keys("5")
+    browser.find_element(By.ID, "run").click()
+    table = _wait_for(browser, "#rows")
+    rows = table.find_elements(By.CSS_SELECTOR, "tbody tr")
+    assert len(rows) == 5
+    headers = table.find_element(By.TAG_NAME, "thead").text
+    assert "full_name" in headers
+    assert "text · not null" in headers
+    assert "date · nullable" in headers
+    summary = browser.find_element(By.ID, "run-summary").text
+    assert "5 row(s) of" in summary
+    assert "(page 1 of" in summary
+    _shot(browser, "2-run")
+
+    # Its plan: both plans, the verdict, the stored shape.
+    browser.find_element(By.ID, "plan").click()
+    verdict = _wait_for(browser, "#plan-verdict")
+    assert "guardrails" in verdict.text or "guardrail" in verdict.text
+    report = browser.find_element(By.ID, "plan-report").text
+    assert "generic plan" in report
+    assert "students.list_students[none].plan" in report
+    browser.execute_script(
+        "document.getElementById('plan-report').scrollIntoView()"
+    )
+    _shot(browser, "3-plan")
+
+    # Health: the guardrails, and a chart of the snapshots.
+    time.sleep(1.5)  # at least one periodic snapshot besides the page's own
+    browser.get(f"{base}/health")
+    chart = _wait_for(browser, "svg.chart")
+    assert chart.find_elements(By.TAG_NAME, "polyline")
+    assert "buffer cache hit ratio" in browser.find_element(By.ID, "guardrails").text
+    _shot(browser, "4-health")
+
+    # Break a query file: the catalog shows the error without a restart.
+    browser.get(f"{base}/")
+    _wait_for(browser, 'a[href="/query/students.list_students"]')
+    broken = folder / "zz_broken.sql"
+    broken.write_text("-- name: oops :many\n-- Returns: Student\nSELECT 1 AS n;\n")
+    try:
+        error = _wait_for(browser, ".load-error")
+        assert "zz_broken.sql:2" in error.text
+        _shot(browser, "5-load-error")
+    finally:
+        broken.unlink()
