@@ -6,6 +6,7 @@ uses nobody's files by default: it says which key is missing.
 
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -103,3 +104,19 @@ def test_an_installed_wheel_finds_its_migrations_and_queries(tmp_path: Path) -> 
         text=True,
     )
     assert as_module.stdout.splitlines() == listed
+
+    # The studio's pages and assets ship in the wheel (no CDN); without its
+    # extra the command says what to install.
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert "yeko_sql/studio/static/studio.js" in names
+    assert "yeko_sql/studio/static/studio.css" in names
+    assert "yeko_sql/studio/templates/query.html" in names
+    no_extra = subprocess.run(
+        [str(venv / "bin" / "yeko-sql"), "studio", "--database-url", "dbname=x"],
+        cwd=elsewhere,
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    assert no_extra.returncode == 2
+    assert "pip install 'yeko-sql[studio]'" in no_extra.stderr

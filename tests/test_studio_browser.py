@@ -147,6 +147,29 @@ def _wait_for(driver: Any, css: str) -> Any:
     )
 
 
+def _run_a_page(browser: Any, school: str) -> None:
+    """Fill the run form of students.list_students and check its typed results."""
+    from selenium.webdriver.common.by import By  # noqa: PLC0415
+
+    _wait_for(browser, "#run-form")
+    browser.find_element(By.NAME, "p:school_id").send_keys(school)
+    size = browser.find_element(By.NAME, "page_size")
+    size.clear()
+    size.send_keys("5")
+    browser.find_element(By.ID, "run").click()
+    table = _wait_for(browser, "#rows")
+    rows = table.find_elements(By.CSS_SELECTOR, "tbody tr")
+    assert len(rows) == 5
+    headers = table.find_element(By.TAG_NAME, "thead").text
+    assert "full_name" in headers
+    assert "text · not null" in headers
+    assert "date · nullable" in headers
+    summary = browser.find_element(By.ID, "run-summary").text
+    assert "5 row(s) of" in summary
+    assert "(page 1 of" in summary
+    _shot(browser, "2-run")
+
+
 def test_a_walk_through_the_studio(
     browser: Any, served: tuple[StudioConfig, Path], seeded: str
 ) -> None:
@@ -167,23 +190,7 @@ def test_a_walk_through_the_studio(
 
     # A :page query with parameters: typed results.
     link.click()
-    _wait_for(browser, "#run-form")
-    browser.find_element(By.NAME, "p:school_id").send_keys(school)
-    size = browser.find_element(By.NAME, "page_size")
-    size.clear()
-    size.send_keys("5")
-    browser.find_element(By.ID, "run").click()
-    table = _wait_for(browser, "#rows")
-    rows = table.find_elements(By.CSS_SELECTOR, "tbody tr")
-    assert len(rows) == 5
-    headers = table.find_element(By.TAG_NAME, "thead").text
-    assert "full_name" in headers
-    assert "text · not null" in headers
-    assert "date · nullable" in headers
-    summary = browser.find_element(By.ID, "run-summary").text
-    assert "5 row(s) of" in summary
-    assert "(page 1 of" in summary
-    _shot(browser, "2-run")
+    _run_a_page(browser, school)
 
     # Its plan: both plans, the verdict, the stored shape.
     browser.find_element(By.ID, "plan").click()
@@ -192,9 +199,7 @@ def test_a_walk_through_the_studio(
     report = browser.find_element(By.ID, "plan-report").text
     assert "generic plan" in report
     assert "students.list_students[none].plan" in report
-    browser.execute_script(
-        "document.getElementById('plan-report').scrollIntoView()"
-    )
+    browser.execute_script("document.getElementById('plan-report').scrollIntoView()")
     _shot(browser, "3-plan")
 
     # Health: the guardrails, and a chart of the snapshots.
