@@ -73,6 +73,52 @@ def cluster() -> Iterator[Cluster]:
         root.parent.rmdir()
 
 
+NOTES = """
+-- name: add_note :exec
+INSERT INTO ha_note (id, body) VALUES (:id, :body);
+
+-- name: find_note :opt
+-- replica: ok
+SELECT id, body FROM ha_note WHERE id = :id;
+
+-- name: on_standby :scalar
+-- replica: ok
+SELECT pg_is_in_recovery();
+"""
+
+
+def test_reads_on_the_secondary_see_their_writes_through_a_token(
+    cluster: Cluster, sql_dir: SqlDir
+) -> None:
+    """The cluster's read URL reaches the secondary; consistent_reads() waits for
+    its replay; paused replay shows that without the wait a read misses."""
+    with psycopg.connect(cluster.url(), autocommit=True) as conn:
+        conn.execute("CREATE TABLE ha_note (id int PRIMARY KEY, body text NOT NULL)")
+    sql_dir.write("notes.sql", NOTES)
+    db = Database(
+        cluster.url(),
+        read_url=cluster.url(read=True),
+        queries=load_queries(sql_dir.path),
+        settings=Settings(min_size=1, replica_wait_ms=200),
+    )
+    secondary = next(n for n in cluster.status() if n.reported == "secondary")
+    with db:
+        assert db.notes.on_standby() is True  # the read pool is the secondary's
+        with db.consistent_reads() as held:
+            for i in range(200):
+                db.notes.add_note(id=i, body=f"note {i}")
+                found = db.notes.find_note(id=i)
+                assert found is not None, i
+        assert held.fell_back <= 20, held.fell_back
+        with psycopg.connect(cluster.node_url(secondary.name), autocommit=True) as st:
+            st.execute("SELECT pg_wal_replay_pause()")
+            try:
+                db.notes.add_note(id=1000, body="while paused")
+                assert db.notes.find_note(id=1000) is None  # the lag exists
+            finally:
+                st.execute("SELECT pg_wal_replay_resume()")
+
+
 def test_the_cli_shows_the_nodes_and_fails_over_on_request(
     cluster: Cluster, capsys: pytest.CaptureFixture[str]
 ) -> None:
