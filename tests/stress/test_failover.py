@@ -181,7 +181,7 @@ def test_a_killed_primary_loses_no_acknowledged_write(
     cluster: Cluster, sql_dir: SqlDir
 ) -> None:
     sql_dir.write("ha.sql", PAIRS)
-    primary = next(n.name for n in cluster.status() if n.reported == "primary")
+    primary = _current_primary(cluster)
     acknowledged: list[str] = []
     unknown: list[str] = []
     failures: list[float] = []  # time of each failed attempt
@@ -246,6 +246,20 @@ def test_a_killed_primary_loses_no_acknowledged_write(
         f" (first failed attempt to first success), killed {primary}"
     )
     _check_new_primary(cluster, primary, acknowledged, before)
+
+
+def _current_primary(cluster: Cluster) -> str:
+    """The node the write URL reaches, checked: the monitor calls it primary and
+    the other node is in recovery."""
+    nodes = cluster.status()
+    with psycopg.connect(cluster.url(), autocommit=True) as conn:  # read-write
+        row = conn.execute("SELECT inet_server_port()").fetchone()
+    primary = next(n.name for n in nodes if (n.port,) == row)
+    standby = next(n for n in nodes if n.name != primary)
+    with psycopg.connect(cluster.node_url(standby.name), autocommit=True) as conn:
+        assert conn.execute("SELECT pg_is_in_recovery()").fetchone() == (True,)
+    assert {n.name: n.reported for n in nodes}[primary] == "primary"
+    return primary
 
 
 def _check_new_primary(
