@@ -1,7 +1,10 @@
 -- The global catalog: tracks (cycles), grades (6e..Tle), series (streams A, C,
 -- D) and subjects. No school owns these rows; every school shares them.
+-- Its lists may read a replica (-- replica: ok): the catalog changes by platform
+-- imports, not by the user who reads it next.
 
 -- name: list_tracks :many
+-- replica: ok
 -- returns: Track
 -- budget: 10ms
 -- explain: seqscan=tracks
@@ -44,6 +47,7 @@ SET name = EXCLUDED.name,
 WHERE tracks.name <> EXCLUDED.name;
 
 -- name: list_grades :many
+-- replica: ok
 -- returns: Grade
 -- budget: 10ms
 -- explain: seqscan=grades
@@ -54,6 +58,7 @@ FROM grades
 ORDER BY sort_order, id;
 
 -- name: list_track_grades :many
+-- replica: ok
 -- returns: Grade
 -- budget: 10ms
 -- explain: seqscan=grades
@@ -104,6 +109,7 @@ WHERE (grades.track_id, grades.name, grades.sort_order)
     IS DISTINCT FROM (EXCLUDED.track_id, EXCLUDED.name, EXCLUDED.sort_order);
 
 -- name: list_series :many
+-- replica: ok
 -- returns: Series
 -- budget: 10ms
 -- explain: seqscan=series
@@ -114,6 +120,7 @@ FROM series
 ORDER BY code, id;
 
 -- name: list_track_series :many
+-- replica: ok
 -- returns: Series
 -- budget: 10ms
 -- explain: seqscan=series
@@ -161,6 +168,7 @@ WHERE (series.track_id, series.name)
     IS DISTINCT FROM (EXCLUDED.track_id, EXCLUDED.name);
 
 -- name: list_subjects :many
+-- replica: ok
 -- returns: Subject
 -- budget: 10ms
 -- explain: seqscan=subjects
