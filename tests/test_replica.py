@@ -14,7 +14,7 @@ from tests.fix_sqlfiles import SqlDir
 from yeko_sql import AsyncDatabase, Database, Settings
 from yeko_sql.ops.stats import collect_health, format_report
 from yeko_sql.query.loader import load_queries
-from yeko_sql.runtime.replica import lsn_value
+from yeko_sql.runtime.replica import ReplicaBreaker, lsn_value
 
 NOTES = """
 -- name: add_note :exec
@@ -155,6 +155,35 @@ def test_with_the_standby_down_replica_reads_go_to_the_primary(
         replica_pair.standby.start()
 
 
+def test_a_replica_found_down_is_skipped_then_tried_again(
+    replica_pair: ReplicaPair, sql_dir: SqlDir, db: Database
+) -> None:
+    """One read pays the connect timeout; the next ones go straight to the
+    primary until the pause is over; then the replica serves again."""
+    database = Database(
+        replica_pair.primary_url,
+        read_url=replica_pair.standby_url,
+        queries=load_queries(sql_dir.path),
+        settings=Settings(min_size=1, replica_connect_timeout=0.3, replica_retry_s=1.0),
+    )
+    with database:
+        assert database.notes.on_standby() is True
+        assert database.read_pool is not None
+        before = database.read_pool.get_stats()["requests_num"]
+        replica_pair.standby.stop()
+        try:
+            answers = [database.notes.on_standby() for _ in range(10)]
+            assert answers == [False] * 10  # the primary answered each
+            asked = database.read_pool.get_stats()["requests_num"] - before
+            assert asked == 1  # the read that found it down; without a breaker, 10
+        finally:
+            replica_pair.standby.start()
+        deadline = time.monotonic() + 10
+        while not database.notes.on_standby():  # the probe after the pause
+            assert time.monotonic() < deadline, "reads never went back to the replica"
+            time.sleep(0.2)
+
+
 def test_the_asyncio_twin_routes_and_waits_the_same_way(
     replica_pair: ReplicaPair, sql_dir: SqlDir, db: Database
 ) -> None:
@@ -193,3 +222,17 @@ def test_stats_reports_the_replica_lag_on_both_sides(replica_pair: ReplicaPair) 
     assert standby.replicas == []
     assert standby.standby_lag_ms is not None
     assert "this server is a standby: last replay" in format_report(standby)
+
+
+def test_the_breaker_lets_one_probe_through_after_the_pause() -> None:
+    breaker = ReplicaBreaker(pause_s=0.05)
+    assert breaker.allow()
+    assert breaker.trip() is True  # was up: worth a warning
+    assert breaker.trip() is False  # already known down
+    assert not breaker.allow()
+    time.sleep(0.06)
+    assert breaker.allow()  # the probe
+    assert not breaker.allow()  # the others wait for the probe's answer
+    breaker.reset()
+    assert breaker.allow()
+    assert breaker.trips == 1

@@ -70,6 +70,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     replica_connect_timeout: float = 1.0
     """Seconds a replica read waits for a read-pool connection before it reads
     the primary instead (a replica that is down must not stall reads)."""
+    replica_retry_s: float = 5.0
+    """After a replica read failed, seconds during which replica reads go
+    straight to the primary; then one read tries the replica again."""
     keepalives_idle_s: int = 30
     """Seconds of TCP silence before the first keepalive probe (libpq)."""
     keepalives_interval_s: int = 10

@@ -54,6 +54,7 @@ from yeko_sql.runtime.replica import (
     LSN_NOW,
     REPLAYED,
     ReadToken,
+    ReplicaBreaker,
     consistent_reads_block,
     reads_token,
     replayed_enough_async,
@@ -150,6 +151,7 @@ class AsyncDatabase:
             )
         )
         self.read_pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] | None = None
+        self._breaker = ReplicaBreaker(self.settings.replica_retry_s)
         if read_url is not None:
             self.read_pool = AsyncLifoConnectionPool(
                 read_url,
@@ -239,14 +241,18 @@ class AsyncDatabase:
     ) -> tuple[bool, Any]:
         """Run a replica read; (False, None): read the primary instead."""
         pool = self.read_pool
-        if pool is None:
+        if pool is None or not self._breaker.allow():
             return False, None
         try:
             conn = await pool.getconn(timeout=self.settings.replica_connect_timeout)
         except PoolTimeout:
-            logger.warning(
-                "no replica connection: %s reads the primary", runner.qualname
-            )
+            if self._breaker.trip():
+                logger.warning(
+                    "no replica connection: %s reads the primary, and replica"
+                    " reads skip the replica for %.0f s",
+                    runner.qualname,
+                    self.settings.replica_retry_s,
+                )
             return False, None
         try:
             if held is not None and held.lsn is not None:
@@ -259,12 +265,18 @@ class AsyncDatabase:
                 if not caught_up:
                     held.fell_back += 1
                     return False, None
-            return True, await conn.wait(runner.call(conn, kwargs))
+            result = await conn.wait(runner.call(conn, kwargs))
         except psycopg.OperationalError:
             if not is_broken(conn):
                 raise
-            logger.warning("the replica failed: %s reads the primary", runner.qualname)
+            if self._breaker.trip():
+                logger.warning(
+                    "the replica failed: %s reads the primary", runner.qualname
+                )
             return False, None
+        else:
+            self._breaker.reset()
+            return True, result
         finally:
             await give_back_async(pool, conn)
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -28,6 +29,7 @@ __all__ = [
     "LSN_NOW",
     "REPLAYED",
     "ReadToken",
+    "ReplicaBreaker",
     "consistent_reads_block",
     "lsn_value",
     "reads_token",
@@ -86,6 +88,48 @@ reads_token: contextvars.ContextVar[ReadToken | None] = contextvars.ContextVar(
     "yeko_sql_read_token", default=None
 )
 """The ``consistent_reads()`` block the current task or thread is in."""
+
+
+class ReplicaBreaker:
+    """After a replica fails, reads skip it for *pause_s* seconds.
+
+    Without it, every replica read while the replica is down would wait
+    ``replica_connect_timeout`` before reading the primary: a second per read
+    under load. Once tripped, reads go straight to the primary; when the pause
+    is over, one read (the first to ask) tries the replica again, and the
+    others keep reading the primary until it has answered: on success the
+    breaker closes, on failure it trips for another pause.
+    """
+
+    def __init__(self, pause_s: float) -> None:
+        self.pause_s = pause_s
+        self._until = 0.0  # monotonic time before which reads skip the replica
+        self._lock = threading.Lock()
+        self.trips = 0  # how many times the replica was found down
+
+    def allow(self) -> bool:
+        """Whether this read may try the replica (claims the probe when due)."""
+        with self._lock:
+            now = time.monotonic()
+            if now < self._until:
+                return False
+            if self._until:  # tripped and the pause is over: this read probes
+                self._until = now + self.pause_s
+            return True
+
+    def trip(self) -> bool:
+        """The replica failed; True when it had been up (worth a warning)."""
+        with self._lock:
+            was_up = not self._until
+            self._until = time.monotonic() + self.pause_s
+            self.trips += was_up
+            return was_up
+
+    def reset(self) -> None:
+        """The replica answered: reads go to it again."""
+        if self._until:
+            with self._lock:
+                self._until = 0.0
 
 
 @contextmanager
