@@ -409,3 +409,48 @@ def test_a_snippet_name_cannot_leave_its_folder(tmp_path: Path) -> None:
     )
     assert round_trip.params == {"p": None}
     assert round_trip.query == "a.b"
+
+
+def test_a_keyset_page_offers_the_next_page_from_its_last_row(
+    client: TestClient, seeded: str
+) -> None:
+    school = school_of(seeded)
+    with psycopg.connect(seeded) as conn:
+        year = conn.execute(
+            "SELECT id FROM school_years WHERE school_id = %s"
+            " ORDER BY starts_on LIMIT 1",
+            [school],
+        ).fetchone()
+    assert year is not None
+    form = {
+        "csrf": csrf(client),
+        "p:school_id": school,
+        "p:school_year_id": str(year[0]),
+        "p:limit": "2",
+        "null:status": "1",
+        "null:after_enrolled_at": "1",
+        "null:after_id": "1",
+    }
+    page = client.post(
+        "/query/enrollments.list_school_year_enrollments/run", data=form
+    ).text
+    assert "2 row(s)" in page
+    assert "more after the last" in page
+    assert 'id="next-page"' in page
+    assert "p:after_id" in page
+    assert "p:after_enrolled_at" in page
+
+
+def test_a_plan_follows_the_chosen_sort_variant(
+    client: TestClient, seeded: str
+) -> None:
+    page = client.post(
+        "/query/students.list_students/plan",
+        data={
+            "csrf": csrf(client),
+            "p:school_id": school_of(seeded),
+            "sort": "newest",
+        },
+    ).text
+    assert "Plan of students.list_students[none] sort=newest" in page
+    assert "No stored shape" in page  # guardrails store the default order only

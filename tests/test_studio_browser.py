@@ -221,3 +221,52 @@ def test_a_walk_through_the_studio(
         _shot(browser, "5-load-error")
     finally:
         broken.unlink()
+
+
+def test_a_keyset_query_pages_on_with_next_page(
+    browser: Any, served: tuple[StudioConfig, Path], seeded: str
+) -> None:
+    from selenium.webdriver.common.by import By  # noqa: PLC0415
+    from selenium.webdriver.support.ui import WebDriverWait  # noqa: PLC0415
+
+    config, _ = served
+    with psycopg.connect(seeded) as conn:
+        row = conn.execute(
+            "SELECT y.school_id, y.id FROM school_years AS y"
+            " JOIN schools AS s ON s.id = y.school_id ORDER BY s.code, y.starts_on"
+            " LIMIT 1"
+        ).fetchone()
+    assert row is not None
+    browser.get(
+        f"http://127.0.0.1:{config.port}/query/enrollments.list_school_year_enrollments"
+        f"?token={config.token}"
+    )
+    _wait_for(browser, "#run-form")
+    browser.find_element(By.NAME, "p:school_id").send_keys(str(row[0]))
+    browser.find_element(By.NAME, "p:school_year_id").send_keys(str(row[1]))
+    browser.find_element(By.NAME, "p:limit").send_keys("3")
+    for name in ("status", "after_enrolled_at", "after_id"):
+        browser.find_element(By.NAME, f"null:{name}").click()
+    browser.find_element(By.ID, "run").click()
+    first = [
+        r.text
+        for r in _wait_for(browser, "#rows").find_elements(By.CSS_SELECTOR, "tbody tr")
+    ]
+    assert len(first) == 3
+    browser.find_element(By.ID, "next-page").click()
+
+    from selenium.common.exceptions import (  # noqa: PLC0415
+        StaleElementReferenceException,
+    )
+
+    def moved(driver: Any) -> bool:
+        try:
+            rows = driver.find_elements(By.CSS_SELECTOR, "#rows tbody tr")
+            return len(rows) == 3 and [r.text for r in rows] != first
+        except StaleElementReferenceException:  # the table was just replaced
+            return False
+
+    WebDriverWait(browser, WAIT).until(moved)
+    second = [r.text for r in browser.find_elements(By.CSS_SELECTOR, "#rows tbody tr")]
+    assert not set(first) & set(second)  # the next page, not the same one
+    _shot(browser, "6-keyset-next")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import difflib
 import hashlib
 import hmac
@@ -514,12 +515,29 @@ def _explain(
     statement = query.statement_for(given)
     kept = frozenset(n for n in query.optional if given.get(n) is not None)
     label = combination_label(query, kept) if query.optional else query.qualname
+    sort = values.get("sort")
+    if isinstance(sort, str) and sort in query.variants:
+        statement = _sorted(query, statement, kept, sort)
+        label = f"{label} sort={sort}"  # guardrails store the default order only
     with psycopg.connect(studio.config.url, autocommit=True) as conn:
         report = explain_query(conn, statement, given, runs=3, generic=True)
     plans = studio.config.plans_dir
     path = plans / f"{label}.plan" if plans is not None else None
     stored = path.read_text() if path is not None and path.is_file() else None
     return report, stored, label
+
+
+def _sorted(
+    query: Query[object], statement: Query[object], kept: frozenset[str], sort: str
+) -> Query[object]:
+    """*statement* with the ORDER BY of sort variant *sort*."""
+    template = query.template
+    if template is None:
+        return dataclasses.replace(statement, compiled=query.variants[sort])
+    compiled, params = template.render(
+        template.kept_params(template.included(kept)), sort
+    )
+    return dataclasses.replace(statement, compiled=compiled, params=params)
 
 
 def _console_run(studio: Studio, form: Mapping[str, str]) -> runs.Outcome:

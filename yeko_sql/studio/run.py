@@ -97,6 +97,7 @@ class Outcome:
     pages: int | None = None
     has_more: bool | None = None
     truncated: bool = False
+    next_seek: dict[str, str] = field(default_factory=dict)  # a :keyset next page
     committed: bool = False
     rolled_back: bool = False
     error: str | None = None
@@ -284,12 +285,33 @@ def _collect(outcome: Outcome, query: Query[object], result: object) -> None:
     elif isinstance(result, KeysetPage):
         outcome.has_more = result.has_more
         _rows(outcome, iter(result.items))
+        if result.has_more and outcome.rows:
+            outcome.next_seek = _next_seek(query, outcome)
     elif query.kind in (Kind.MANY, Kind.STREAM):
         _rows(outcome, iter(result))  # type: ignore[call-overload]
     elif query.kind in (Kind.ONE, Kind.OPT):
         _rows(outcome, iter([] if result is None else [result]))
     else:
         outcome.value, outcome.has_value = result, True
+
+
+_SEEK_PREFIXES = ("after_", "before_", "last_")
+
+
+def _next_seek(query: Query[object], outcome: Outcome) -> dict[str, str]:
+    """The form fields of the next :keyset page: each seek parameter named
+    after a column (``after_id`` for ``id``) takes the last row's value."""
+    last = dict(zip(outcome.columns, outcome.rows[-1], strict=False))
+    seek = {}
+    for name in query.params:
+        for prefix in _SEEK_PREFIXES:
+            column = name.removeprefix(prefix)
+            if name.startswith(prefix) and column in last:
+                value = msgspec.to_builtins(last[column])
+                seek[f"p:{name}"] = (
+                    value if isinstance(value, str) else json.dumps(value)
+                )
+    return seek
 
 
 def _rows(outcome: Outcome, rows: Iterator[object]) -> None:

@@ -32,6 +32,20 @@ document.addEventListener("submit", async (event) => {
   }
 });
 
+// A :keyset page's "next page": fill the seek parameters from the last row, run.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("button[data-fill]");
+  if (!button) return;
+  const form = document.getElementById("run-form");
+  for (const [name, value] of Object.entries(JSON.parse(button.dataset.fill))) {
+    const input = form.elements.namedItem(name);
+    if (input) input.value = value;
+    const nulled = form.elements.namedItem("null:" + name.slice(2));
+    if (nulled) nulled.checked = false;
+  }
+  document.getElementById("run").click();
+});
+
 const shown = document.querySelector('meta[name="generation"]');
 let generation = shown ? Number(shown.content) : 0;
 
