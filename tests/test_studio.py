@@ -351,6 +351,8 @@ def test_a_plan_shows_both_plans_the_verdict_and_the_stored_shape(
     assert "within the guardrails" in page or "over a guardrail" in page
     assert "generic plan (force_generic_plan)" in page
     assert "students.list_students[none].plan" in page  # compared with sql/plans/
+    assert "Index Cond: (school_id = " in page  # the readable tree's conditions
+    assert re.search(r"on students \(rows \d+, [\d.]+ ms", page)
 
 
 def test_the_health_page_judges_the_guardrails_and_keeps_snapshots(

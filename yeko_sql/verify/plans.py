@@ -73,6 +73,7 @@ class PlanVerdict(msgspec.Struct, frozen=True, kw_only=True):
     p95_ms: float
     problems: list[str]
     shape: str
+    tree: str = ""  # plan_tree(): the shape with each node's measures
 
 
 class PlanReport(msgspec.Struct, frozen=True, kw_only=True):
@@ -94,6 +95,7 @@ class PlanReport(msgspec.Struct, frozen=True, kw_only=True):
     problems: list[str]
     shape: str
     generic: PlanVerdict | None = None
+    tree: str = ""  # the custom plan as plan_tree() shows it
 
     @property
     def all_problems(self) -> list[str]:
@@ -150,6 +152,46 @@ def plan_shape(plan: Mapping[str, Any]) -> str:
         "\n".join(f"{'  ' * depth}{_describe_node(n)}" for depth, n in _nodes(plan))
         + "\n"
     )
+
+
+_CONDITIONS = (
+    "Index Cond",
+    "Recheck Cond",
+    "Hash Cond",
+    "Merge Cond",
+    "Join Filter",
+    "Filter",
+    "Sort Key",
+    "Group Key",
+)
+
+
+def plan_tree(plan: Mapping[str, Any]) -> str:
+    """The plan as a readable tree: each node's shape with what it measured
+    (actual rows and loops, time, buffers) and its conditions below it."""
+    lines = []
+    for depth, node in _nodes(plan):
+        pad = "  " * depth
+        rows, loops = node.get("Actual Rows"), node.get("Actual Loops")
+        measured = []
+        if rows is not None:
+            measured.append(f"rows {rows:,}" + (f" × {loops:,}" if loops != 1 else ""))
+        if "Actual Total Time" in node:
+            measured.append(f"{node['Actual Total Time']:.3f} ms")
+        hit, read = node.get("Shared Hit Blocks", 0), node.get("Shared Read Blocks", 0)
+        if hit or read:
+            measured.append(f"hit {hit:,}" + (f" read {read:,}" if read else ""))
+        removed = node.get("Rows Removed by Filter")
+        if removed:
+            measured.append(f"{removed:,} removed by filter")
+        shown = f" ({', '.join(measured)})" if measured else ""
+        lines.append(f"{pad}{_describe_node(node)}{shown}")
+        for key in _CONDITIONS:
+            if key in node:
+                value = node[key]
+                text = ", ".join(value) if isinstance(value, list) else str(value)
+                lines.append(f"{pad}    {key}: {text}")
+    return "\n".join(lines) + "\n"
 
 
 def _summary(plan: Mapping[str, Any]) -> str:
@@ -266,6 +308,7 @@ def _judge(
         p95_ms=round(p95, 3),
         problems=problems,
         shape=plan_shape(plan),
+        tree=plan_tree(plan),
     )
 
 
@@ -335,6 +378,7 @@ def explain_query(
         budget_ms=_budget_ms(query),
         problems=custom.problems,
         shape=custom.shape,
+        tree=custom.tree,
         generic=(
             _explain_generic(conn, query, args, runs=runs) if generic and args else None
         ),
