@@ -13,6 +13,7 @@ import pytest
 
 from tests.fix_sqlfiles import SqlDir
 from yeko_sql.config import CONFIG_ENV
+from yeko_sql.errors import ConfigError
 from yeko_sql.query.loader import load_queries
 from yeko_sql.verify._catalog import load_catalog
 from yeko_sql.verify._tree import parse_query
@@ -319,3 +320,18 @@ def test_a_school_id_referencing_campuses_is_tenant_owned(
     assert violation.problem.startswith("'rooms' is not scoped to one school")
     scoped = "-- name: list_rooms :many\nSELECT id FROM rooms WHERE school_id = :s;\n"
     assert violations(sql_dir, campuses, scoped, "school_id") == []
+
+
+def test_a_misspelled_tenant_column_is_a_config_error_not_a_silent_pass(
+    sql_dir: SqlDir,
+    pg: psycopg.Connection,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config = write_config(tmp_path, 'tenant_column = "shcool_id"')
+    monkeypatch.setenv(CONFIG_ENV, str(config))
+    sql_dir.write("classes.sql", UNSCOPED)
+    with pytest.raises(ConfigError, match="did you mean 'school_id'") as raised:
+        check_connection(load_queries(sql_dir.path), pg)
+    assert raised.value.path == str(config)
+    assert "the tenant rules would check nothing" in str(raised.value)

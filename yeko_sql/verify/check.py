@@ -22,6 +22,7 @@ found from the working directory upward), or the one passed as
 
 from __future__ import annotations
 
+import difflib
 import enum
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -32,7 +33,7 @@ import psycopg
 from msgspec import inspect as mi
 
 from yeko_sql.config import load_config
-from yeko_sql.errors import SchemaMismatchError
+from yeko_sql.errors import ConfigError, SchemaMismatchError
 from yeko_sql.query.compiler import Query
 from yeko_sql.query.kinds import Kind
 from yeko_sql.query.parser import OWNER_ROLE
@@ -137,9 +138,13 @@ def check_connection(
 ) -> CheckReport:
     """Check *queries* on *conn*, an idle autocommit connection, as ``check`` does."""
     queries = list(queries)
+    where = "[tool.yeko-sql] tenant_column"
     if isinstance(tenant_column, _Configured):
-        tenant_column = load_config().tenant_column
+        config = load_config()
+        tenant_column, where = config.tenant_column, str(config.where)
     catalog = load_catalog(conn, tenant_column=tenant_column)
+    if tenant_column is not None:
+        _require_tenant_tables(catalog, tenant_column, where)
     enums = enum_labels(conn)
     report = describe_connection(queries, conn, catalog=catalog)
     roles = check_roles(queries, conn, catalog, app_role=app_role)
@@ -152,6 +157,27 @@ def check_connection(
         ]
     ]
     return CheckReport(queries=len(queries), problems=tuple(problems))
+
+
+def _require_tenant_tables(catalog: Catalog, column: str, where: str) -> None:
+    """A tenant column that makes no table tenant-owned is a typo, not an app
+    without tenants: the tenant rules would silently check nothing.
+
+    Raises:
+        ConfigError: tables exist, and none is owned through *column*.
+    """
+    tables = catalog.tables.values()
+    if not tables or any(t.tenant_owned for t in tables):
+        return
+    names = sorted({c for t in tables for c in t.columns})
+    close = difflib.get_close_matches(column, names, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise ConfigError(
+        where,
+        f"tenant_column = {column!r} makes no table tenant-owned (no table has it"
+        " NOT NULL in a foreign key): the tenant rules would check nothing"
+        f"{hint} (an app without tenants leaves tenant_column out)",
+    )
 
 
 def _check_one(
