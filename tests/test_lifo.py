@@ -1,8 +1,15 @@
 """The pools hand out the connection returned last (a stack, not a queue)."""
 
 import asyncio
+import sys
+import threading
+import time
 
-from yeko_sql.runtime._pool import AsyncLifoConnectionPool, LifoConnectionPool
+from yeko_sql.runtime._pool import (
+    AsyncLifoConnectionPool,
+    LifoConnectionPool,
+    _Waiters,
+)
 from yeko_sql.runtime.database import Database
 from yeko_sql.runtime.database_async import AsyncDatabase
 
@@ -36,3 +43,38 @@ def test_the_async_pool_lends_the_connection_returned_last(database_url: str) ->
         assert isinstance(AsyncDatabase(database_url).pool, AsyncLifoConnectionPool)
 
     asyncio.run(main())
+
+
+def test_the_waiter_registry_survives_threads_queueing_and_leaving_at_once() -> None:
+    """The stress run past ``max_waiting`` once raised 'dictionary changed size
+    during iteration': a thread leaving ``getconn`` (``forget``) walked the
+    owners while another thread queued (``append``, under psycopg_pool's lock
+    only). Switching threads every microsecond makes that overlap certain."""
+    waiters = _Waiters(threading.get_ident)
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def churn() -> None:
+        me = threading.get_ident()
+        try:
+            while not stop.is_set():
+                for _ in range(20):
+                    waiters.append(object())
+                waiters.of(me)
+                waiters.forget(me)
+        except BaseException as exc:  # noqa: BLE001  (asserted below)
+            errors.append(exc)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=churn) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        time.sleep(1.0)
+        stop.set()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert errors == []

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import random
 import time
+import traceback
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -325,6 +326,7 @@ class Tally:
     errors: Counter[str] = field(default_factory=Counter)
     committed: set[str] = field(default_factory=set)  # enrollments acknowledged
     uncertain: set[str] = field(default_factory=set)  # failed: may have committed
+    first: dict[str, str] = field(default_factory=dict)  # error type -> its first
 
     def timed(self, op: Op, started: float) -> None:
         """Record a success of *op* that started at *started*."""
@@ -334,7 +336,11 @@ class Tally:
 
     def failed(self, op: Op, exc: BaseException) -> None:
         """Record a failure of *op*."""
-        self.errors[type(exc).__name__] += 1
+        name = type(exc).__name__
+        self.errors[name] += 1
+        if name not in self.first:
+            where = traceback.format_exception(exc)[-4:]
+            self.first[name] = f"{op.name}: {exc!r} at {''.join(where).strip()}"
         if op.enrollment_id is not None:
             self.uncertain.add(op.enrollment_id)
 
@@ -343,6 +349,8 @@ class Tally:
         for name, values in other.latencies.items():
             self.latencies.setdefault(name, []).extend(values)
         self.errors.update(other.errors)
+        for name, text in other.first.items():
+            self.first.setdefault(name, text)
         self.committed |= other.committed
         self.uncertain |= other.uncertain
 
