@@ -227,8 +227,8 @@ def test_stats_reports_the_replica_lag_on_both_sides(replica_pair: ReplicaPair) 
 def test_the_breaker_lets_one_probe_through_after_the_pause() -> None:
     breaker = ReplicaBreaker(pause_s=0.05)
     assert breaker.allow()
-    assert breaker.trip() is True  # was up: worth a warning
-    assert breaker.trip() is False  # already known down
+    assert breaker.trip("test") is True  # was up: worth a warning
+    assert breaker.trip("test") is False  # already known down
     assert not breaker.allow()
     time.sleep(0.06)
     assert breaker.allow()  # the probe

@@ -15,15 +15,14 @@ from typing import Any
 
 import psycopg
 import pytest
-from psycopg import sql
 from starlette.testclient import TestClient
 
+from tests.fix_studio import seeded_copy
 from yeko_sql.studio.app import StudioConfig, create_app
 from yeko_sql.studio.catalog import highlight, load_catalog
 from yeko_sql.studio.run import WritePolicy, parse_value
 from yeko_sql.studio.snippets import Snippet, SnippetError, SnippetStore
 from yeko_sql.yeko.resources import sql_dir as yeko_sql_dir
-from yeko_sql.yeko.seed.run import seed_database
 
 HOSTS = ("127.0.0.1", "localhost", "testserver")
 
@@ -39,23 +38,8 @@ def queries_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def seeded(yeko_server: Any, yeko_template: str) -> Iterator[str]:
     """One migrated, seeded database for the module (its name says 'test')."""
-    name = sql.Identifier("studio_test")
-    with psycopg.connect(yeko_server.url(), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-        conn.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                name, sql.Identifier(yeko_template)
-            )
-        )
-    url = yeko_server.url("studio_test")
-    seed_database(url, size="tiny", progress=False)
-    try:
+    with seeded_copy(yeko_server, yeko_template, "studio_test") as url:
         yield url
-    finally:
-        with psycopg.connect(yeko_server.url(), autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name)
-            )
 
 
 def make_config(

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -24,11 +23,11 @@ from typing import Any
 
 import psycopg
 import pytest
-from psycopg import sql
 
+from tests.fix_studio import seeded_copy
+from yeko_sql.ops.devserver import free_port
 from yeko_sql.studio.app import StudioConfig, create_app
 from yeko_sql.yeko.resources import sql_dir as yeko_sql_dir
-from yeko_sql.yeko.seed.run import seed_database
 
 CHROMIUM = shutil.which("chromium")
 DRIVER = shutil.which("chromedriver")
@@ -41,32 +40,10 @@ pytestmark = pytest.mark.skipif(
 WAIT = 20.0
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def seeded(yeko_server: Any, yeko_template: str) -> Iterator[str]:
-    name = sql.Identifier("studio_browser_test")
-    with psycopg.connect(yeko_server.url(), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-        conn.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                name, sql.Identifier(yeko_template)
-            )
-        )
-    url = yeko_server.url("studio_browser_test")
-    seed_database(url, size="tiny", progress=False)
-    try:
+    with seeded_copy(yeko_server, yeko_template, "studio_browser_test") as url:
         yield url
-    finally:
-        with psycopg.connect(yeko_server.url(), autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name)
-            )
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +62,7 @@ def served(
         models=["yeko_sql.yeko.domain"],
         app_role="yeko_app",
         tenant_column="school_id",
-        port=_free_port(),
+        port=free_port(),
         snippets_dir=root / "snippets",
         snapshots_file=root / "health.jsonl",
         snapshot_every=1.0,

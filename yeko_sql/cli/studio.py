@@ -7,7 +7,6 @@ without the ``studio`` extra installed.
 from __future__ import annotations
 
 import argparse
-import socket
 import sys
 from pathlib import Path
 
@@ -26,18 +25,12 @@ from yeko_sql.cli._options import (
 __all__ = ["COMMANDS", "studio"]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def studio(args: argparse.Namespace) -> int:
     """Serve the studio on 127.0.0.1 until interrupted."""
     try:
         import uvicorn
 
+        from yeko_sql.ops.devserver import free_port
         from yeko_sql.studio.app import StudioConfig, create_app
     except ImportError as exc:
         print(
@@ -47,7 +40,7 @@ def studio(args: argparse.Namespace) -> int:
         )
         return 2
     config = config_of(args)
-    port = args.port or _free_port()
+    port = args.port or free_port()
     studio_config = StudioConfig(
         url=url_of(args),
         paths=paths_of(args),

@@ -25,7 +25,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import pwd
 import shutil
 import signal
 import subprocess
@@ -36,7 +35,13 @@ from pathlib import Path
 import msgspec
 
 from yeko_sql.errors import DevServerError
-from yeko_sql.ops.devserver import find_bindir
+from yeko_sql.ops.devserver import (
+    as_service_user,
+    find_bindir,
+    free_port,
+    give_to_service_user,
+    run_as_service_user,
+)
 
 __all__ = ["MARKER", "Cluster", "ClusterNode"]
 
@@ -79,19 +84,11 @@ class ClusterNode:
 
 
 def _free_ports(count: int) -> list[int]:
-    import socket  # noqa: PLC0415  (only when a cluster is created)
-
+    """*count* distinct free ports, below the ephemeral range (``free_port``)."""
     found: list[int] = []
-    sockets = []
-    try:
-        while len(found) < count:
-            sock = socket.socket()
-            sock.bind(("127.0.0.1", 0))
-            sockets.append(sock)
-            found.append(sock.getsockname()[1])
-    finally:
-        for sock in sockets:
-            sock.close()
+    while len(found) < count:
+        if (port := free_port()) not in found:
+            found.append(port)
     return found
 
 
@@ -120,7 +117,6 @@ class Cluster:
     def __init__(self, root: Path | str | None = None, *, dbname: str = "app") -> None:
         self.root = Path(root) if root is not None else default_root()
         self.dbname = dbname
-        self._as_root = os.geteuid() == 0
 
     # -- the folder ----------------------------------------------------------
 
@@ -141,27 +137,13 @@ class Cluster:
             "PATH": f"{find_bindir()}:{os.environ.get('PATH', '')}",
         }
 
-    def _argv(self, args: list[str]) -> list[str]:
-        if self._as_root:
-            return ["runuser", "-u", _USER, "--", *args]
-        return args
-
     def _autoctl(self, *args: str, check: bool = True) -> str:
-        done = subprocess.run(  # noqa: S603  (our own arguments)
-            self._argv(["pg_autoctl", *args]),
-            capture_output=True,
-            text=True,
+        done = run_as_service_user(
+            ["pg_autoctl", *args],
+            label=f"pg_autoctl {' '.join(args[:2])}",
             env=self._env(),
-            cwd="/",
-            stdin=subprocess.DEVNULL,
-            check=False,
+            check=check,
         )
-        if check and done.returncode != 0:
-            said = (done.stderr or done.stdout).strip().splitlines()[-3:]
-            raise DevServerError(
-                f"pg_autoctl {' '.join(args[:2])} failed ({done.returncode}): "
-                + " / ".join(said)
-            )
         return done.stdout
 
     def _run_service(self, name: str) -> None:
@@ -172,7 +154,7 @@ class Cluster:
         argv = ["setsid", "-f", "pg_autoctl", "run", "--pgdata", str(self.root / name)]
         with log.open("ab") as out:
             subprocess.run(  # noqa: S603  (our own arguments)
-                self._argv(argv),
+                as_service_user(argv),
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -180,9 +162,7 @@ class Cluster:
                 cwd="/",
                 check=True,
             )
-        if self._as_root:
-            user = pwd.getpwnam(_USER)
-            os.chown(log, user.pw_uid, user.pw_gid)
+        give_to_service_user(log)
 
     def _prepare_root(self) -> None:
         if self.root.exists() and any(self.root.iterdir()) and not self.created:
@@ -191,10 +171,8 @@ class Cluster:
                 "choose another --dir"
             )
         self.root.mkdir(parents=True, exist_ok=True)
-        if self._as_root:
-            user = pwd.getpwnam(_USER)
-            os.chown(self.root, user.pw_uid, user.pw_gid)
-            self.root.chmod(0o700)
+        give_to_service_user(self.root)
+        self.root.chmod(0o700)
 
     # -- lifecycle -----------------------------------------------------------
 

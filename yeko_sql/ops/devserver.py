@@ -43,7 +43,17 @@ from psycopg import sql
 
 from yeko_sql.errors import DevServerError
 
-__all__ = ["OWNER_USER", "DevServer", "ServerStatus", "find_bindir", "server_for"]
+__all__ = [
+    "OWNER_USER",
+    "DevServer",
+    "ServerStatus",
+    "as_service_user",
+    "find_bindir",
+    "free_port",
+    "give_to_service_user",
+    "run_as_service_user",
+    "server_for",
+]
 
 _INSTALL_HINT = (
     "install PostgreSQL (Debian: 'apt-get install postgresql'), set PG_BINDIR to "
@@ -152,7 +162,7 @@ def server_for(url: str) -> DevServer | None:
 _EPHEMERAL = Path("/proc/sys/net/ipv4/ip_local_port_range")
 
 
-def _free_port() -> int:
+def free_port() -> int:
     """A free port below the ephemeral range, where no client socket lands.
 
     A port the kernel hands out for bind(0) is one any outgoing connection may
@@ -232,6 +242,54 @@ def _escape(field: str) -> str:
 
 def _unescape(field: str) -> str:
     return re.sub(r"\\(.)", r"\1", field)
+
+
+def as_service_user(argv: list[str]) -> list[str]:
+    """*argv* run as the ``postgres`` user when this process is root (``runuser``).
+
+    PostgreSQL, pg_basebackup and pg_autoctl refuse to run as root.
+    """
+    if os.geteuid() != 0:
+        return argv
+    runuser = shutil.which("runuser") or "/usr/sbin/runuser"
+    return [runuser, "-u", _SERVICE_USER, "--", *argv]
+
+
+def give_to_service_user(path: Path) -> None:
+    """Make *path* the ``postgres`` user's when this process is root."""
+    if os.geteuid() == 0:
+        user = pwd.getpwnam(_SERVICE_USER)
+        os.chown(path, user.pw_uid, user.pw_gid)
+
+
+def run_as_service_user(
+    argv: list[str],
+    *,
+    label: str,
+    env: Mapping[str, str] | None = None,
+    check: bool = True,
+) -> subprocess.CompletedProcess[str]:
+    """Run *argv* (as ``postgres`` when root) from ``/``, no input, output kept.
+
+    Raises:
+        DevServerError: with *check*, it failed; *label* names it, with the
+            last lines it printed.
+    """
+    done = subprocess.run(
+        as_service_user(argv),
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd="/",  # the service user may not be able to enter ours
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    if check and done.returncode != 0:
+        said = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        raise DevServerError(
+            f"{label} failed ({done.returncode}): " + " / ".join(said)
+        )
+    return done
 
 
 class DevServer:
@@ -374,7 +432,7 @@ class DevServer:
             port = (
                 self._port
                 if self._port and not _port_taken(self._port)
-                else _free_port()
+                else free_port()
             )
         self._write_conf(port)
         self.log_file.unlink(missing_ok=True)

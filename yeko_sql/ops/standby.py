@@ -12,18 +12,19 @@ benchmarked against; a deployment's replicas come from its own tooling
 
 from __future__ import annotations
 
-import os
-import pwd
 import shutil
-import socket
-import subprocess
 from pathlib import Path
 
 import psycopg
 from psycopg.conninfo import make_conninfo
 
 from yeko_sql.errors import DevServerError
-from yeko_sql.ops.devserver import DevServer
+from yeko_sql.ops.devserver import (
+    DevServer,
+    free_port,
+    give_to_service_user,
+    run_as_service_user,
+)
 
 __all__ = ["Standby"]
 
@@ -37,7 +38,6 @@ class Standby:
     def __init__(self, primary: DevServer, folder: Path | str) -> None:
         self.primary = primary
         self.data_dir = Path(folder)
-        self._as_root = os.geteuid() == 0
 
     def create(self) -> str:
         """Back up the running primary into the folder, start it; return ``url()``.
@@ -55,20 +55,19 @@ class Standby:
             with psycopg.connect(self.primary.url(), autocommit=True) as conn:
                 conn.execute("SELECT pg_reload_conf()")
         self.data_dir.mkdir(mode=0o700)
-        if self._as_root:
-            user = pwd.getpwnam(_USER)
-            os.chown(self.data_dir, user.pw_uid, user.pw_gid)
-        self._run(
+        give_to_service_user(self.data_dir)
+        run_as_service_user(
             [
                 str(self.primary.bindir / "pg_basebackup"),
                 *("-h", "127.0.0.1", "-p", str(port), "-U", _USER),
                 *("-D", str(self.data_dir), "-R", "-X", "stream", "-c", "fast"),
             ],
+            label=f"{self.data_dir}: pg_basebackup",
             env={"PGPASSWORD": self.primary.password()},
         )
         with (self.data_dir / "postgresql.auto.conf").open("a") as conf:
             conf.write(
-                f"port = {_free_port()}\n"
+                f"port = {free_port()}\n"
                 f"unix_socket_directories = '{self.data_dir}'\n"
             )
         self.start()
@@ -103,33 +102,8 @@ class Standby:
     def _pg_ctl(self, *args: str, check: bool = True) -> None:
         log = str(self.data_dir / "server.log")
         argv = [str(self.primary.bindir / "pg_ctl"), "-D", str(self.data_dir)]
-        self._run([*argv, "-l", log, "-w", *args], check=check)
-
-    def _run(
-        self, args: list[str], *, env: dict[str, str] | None = None, check: bool = True
-    ) -> None:
-        tool = Path(args[0]).name
-        if self._as_root:
-            args = ["runuser", "-u", _USER, "--", *args]
-        done = subprocess.run(  # noqa: S603  (our own arguments)
-            args,
-            capture_output=True,
-            text=True,
-            env={**os.environ, **(env or {})},
-            cwd="/",
-            stdin=subprocess.DEVNULL,
-            check=False,
+        run_as_service_user(
+            [*argv, "-l", log, "-w", *args],
+            label=f"{self.data_dir}: pg_ctl {args[0]}",
+            check=check,
         )
-        if check and done.returncode != 0:
-            said = (done.stderr or done.stdout).strip().splitlines()[-3:]
-            raise DevServerError(
-                f"{self.data_dir}: {tool} failed ({done.returncode}): "
-                + " / ".join(said)
-            )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port

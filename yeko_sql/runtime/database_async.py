@@ -246,13 +246,7 @@ class AsyncDatabase:
         try:
             conn = await pool.getconn(timeout=self.settings.replica_connect_timeout)
         except PoolTimeout:
-            if self._breaker.trip():
-                logger.warning(
-                    "no replica connection: %s reads the primary, and replica"
-                    " reads skip the replica for %.0f s",
-                    runner.qualname,
-                    self.settings.replica_retry_s,
-                )
+            self._breaker.trip(f"no replica connection: {runner.qualname}")
             return False, None
         try:
             if held is not None and held.lsn is not None:
@@ -269,10 +263,7 @@ class AsyncDatabase:
         except psycopg.OperationalError:
             if not is_broken(conn):
                 raise
-            if self._breaker.trip():
-                logger.warning(
-                    "the replica failed: %s reads the primary", runner.qualname
-                )
+            self._breaker.trip(f"the replica failed: {runner.qualname}")
             return False, None
         else:
             self._breaker.reset()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -45,6 +46,8 @@ REPLAYED = (
     "pg_last_wal_replay_lsn() >= $1::pg_lsn, true)"
 )
 """Whether the replica replayed a position (true on a server not in recovery)."""
+
+logger = logging.getLogger("yeko_sql")
 
 _POLL_FIRST_S = 0.0002  # a replica on a fast link replays within a few hundred µs
 _POLL_MAX_S = 0.002
@@ -117,13 +120,20 @@ class ReplicaBreaker:
                 self._until = now + self.pause_s
             return True
 
-    def trip(self) -> bool:
-        """The replica failed; True when it had been up (worth a warning)."""
+    def trip(self, what: str) -> bool:
+        """The replica failed (*what* says how, for the log); True when it had
+        been up, and then a warning is logged, once per outage."""
         with self._lock:
             was_up = not self._until
             self._until = time.monotonic() + self.pause_s
             self.trips += was_up
-            return was_up
+        if was_up:
+            logger.warning(
+                "%s reads the primary; replica reads skip the replica for %.0f s",
+                what,
+                self.pause_s,
+            )
+        return was_up
 
     def reset(self) -> None:
         """The replica answered: reads go to it again."""

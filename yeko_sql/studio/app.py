@@ -25,7 +25,7 @@ import hashlib
 import hmac
 import secrets
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -593,5 +593,3 @@ async def _snapshots(studio: Studio) -> None:
             await run_in_threadpool(studio.snapshots.take, studio.config.url)
         await asyncio.sleep(studio.config.snapshot_every)
 
-
-Handler = Callable[[Request], Awaitable[Response]]

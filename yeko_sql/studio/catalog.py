@@ -84,24 +84,22 @@ def load_catalog(
     generation: int = 0,
 ) -> Catalog:
     """Load each file of *paths* on its own, then describe what loaded on *url*."""
-    good: list[Path] = []
+    loaded: list[Query[object]] = []
     errors: list[LoadError] = []
     for path in _sql_files(paths):
         try:
-            load_queries(path, models=models)
+            loaded += load_queries(path, models=models)
         except QueryFileError as exc:
             errors.append(LoadError(exc.path, exc.line, str(exc)))
         except (ImportError, OSError, UnicodeDecodeError) as exc:
             errors.append(LoadError(str(path), 1, f"{path}: {exc}"))
-        else:
-            good.append(path)
     try:
-        registry = load_queries(good, models=models) if good else Registry([])
+        registry = Registry(loaded)
     except QueryFileError as exc:  # a name defined in two files
         errors.append(LoadError(exc.path, exc.line, str(exc)))
         registry = Registry([])
     catalog = Catalog(registry=registry, errors=errors, generation=generation)
-    if url is not None and good:
+    if url is not None and loaded:
         try:
             with psycopg.connect(url, autocommit=True) as conn:
                 report = describe_connection(list(registry), conn)

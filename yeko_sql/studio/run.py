@@ -234,7 +234,7 @@ def run_query(
     outcome = Outcome()
     started = dt.datetime.now(dt.UTC)
     try:
-        with _scope(db, school) as tx:
+        with _Scope(db, school) as tx:
             call = getattr(getattr(tx, query.namespace), query.name)
             result = call(**values)
             _collect(outcome, query, result)
@@ -271,10 +271,6 @@ class _Scope:
 
     def __exit__(self, *exc: Any) -> Any:
         return self._cm.__exit__(*exc)
-
-
-def _scope(db: Database, school: str | None) -> _Scope:
-    return _Scope(db, school)
 
 
 def _collect(outcome: Outcome, query: Query[object], result: object) -> None:
